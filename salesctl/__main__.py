@@ -1,0 +1,3 @@
+from salesctl.cli import main
+
+main()

@@ -1,0 +1,101 @@
+"""The async engine and session factory, one per process, and the schema-version check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from salesctl.errors import DatabaseError, SchemaOutdated
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+SCHEMA_HEAD = "0002_analytics"
+"""The Alembic revision this code expects; a test keeps it equal to the migrations' head."""
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create the SQLite file owner-only (0600) in an owner-only (0700) directory."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """An async engine for `url` (already normalised by settings), tuned per dialect."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    try:
+        if url.startswith("sqlite"):
+            prepare_sqlite_file(url)
+            engine = create_async_engine(
+                url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+            )
+            event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+            return engine
+        return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    except (ArgumentError, ImportError, OSError) as exc:
+        raise DatabaseError(f"cannot use the database URL: {exc}") from exc
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's Alembic revision, or None when it was never migrated."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+
+    try:
+        async with engine.connect() as conn:
+            has_table = await conn.run_sync(
+                lambda sync: sync.dialect.has_table(sync, "alembic_version")
+            )
+            if not has_table:
+                return None
+            return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except (OperationalError, ProgrammingError, DBAPIError, OSError) as exc:
+        raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from exc
+
+
+async def ensure_schema_current(engine: AsyncEngine) -> None:
+    """Refuse to run against an unmigrated or outdated database, naming the fix."""
+    revision = await current_revision(engine)
+    if revision is None:
+        raise SchemaOutdated("the database is not initialised: run `salesctl init`")
+    if revision != SCHEMA_HEAD:
+        raise SchemaOutdated(
+            f"the database schema is at {revision!r}, this salesctl needs {SCHEMA_HEAD!r}: "
+            "run `salesctl db upgrade`"
+        )
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """The useful first line of a driver error, without SQLAlchemy's boilerplate."""
+    orig = getattr(exc, "orig", None) or exc
+    message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return message.removeprefix("(sqlite3.OperationalError) ")

@@ -1,0 +1,57 @@
+"""The errors salesctl raises on purpose: each maps to one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+
+class SalesctlError(Exception):
+    """A problem the user can fix; the CLI prints `str(error)` and exits with `exit_code`."""
+
+    exit_code = 1
+
+
+class ConfigError(SalesctlError):
+    """Settings or the config file are invalid."""
+
+
+class DatabaseError(SalesctlError):
+    """The database is unreachable, or its URL is wrong."""
+
+
+class SchemaOutdated(DatabaseError):
+    """The database has not been migrated to the schema this salesctl expects."""
+
+
+class NotFound(SalesctlError):
+    """A lead, deal, session or other record named by the user does not exist."""
+
+
+class InvalidInput(SalesctlError):
+    """A flag, file or value is malformed."""
+
+
+class ProviderError(SalesctlError):
+    """An LLM provider refused or failed a call after retries."""
+
+    def __init__(self, message: str, *, provider: str = "", error_type: str = "provider_error"):
+        super().__init__(message)
+        self.provider = provider
+        self.error_type = error_type
+
+
+class MissingAPIKey(ProviderError):
+    """A provider was asked for but its key is not set."""
+
+    def __init__(self, provider: str, env_var: str):
+        super().__init__(
+            f"no API key for {provider!r}: set the {env_var} environment variable",
+            provider=provider,
+            error_type="missing_api_key",
+        )
+
+
+class BudgetExceeded(SalesctlError):
+    """A hard budget limit refused a call before it reached the provider."""
+
+
+class InvalidModelOutput(SalesctlError):
+    """The model's answer did not fit the requested structure, even after a repair attempt."""

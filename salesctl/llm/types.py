@@ -1,0 +1,165 @@
+"""Provider-neutral types at the centre of the gateway; adapters translate at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal, Protocol
+
+Role = Literal["user", "assistant", "tool"]
+Mode = Literal["passthrough", "smart_router"]
+Complexity = Literal["simple", "medium", "complex"]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: `parameters` is a JSON Schema object."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call the model asked for, with parsed arguments."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One conversation turn. The system prompt is passed separately, never as a message.
+
+    A `tool` message answers the assistant's call `tool_call_id` with `content`.
+    """
+
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Tokens as the provider reported them, normalised.
+
+    `input_tokens` counts uncached prompt tokens only; cached prompt tokens are in
+    `cache_read_tokens` (read from the provider's cache) and `cache_write_tokens` (written to it).
+    Adapters whose provider includes cached tokens in its prompt count subtract them here, once.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All prompt tokens, cached or not (the seed's `prompt_tokens`)."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRequest:
+    """Everything an adapter needs for one call; `model` is the provider's own model id."""
+
+    model: str
+    messages: tuple[Message, ...]
+    system: str | None = None
+    max_tokens: int = 1000
+    temperature: float | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    response_schema: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderResponse:
+    """What the provider answered, already normalised."""
+
+    text: str
+    usage: Usage
+    model: str
+    """The model the provider says it served (may differ from the one requested)."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    reported_cost_usd: Decimal | None = None
+    """The call's cost when the provider reports it itself (OpenRouter's `usage.cost`)."""
+    simulated: bool = False
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of streamed answer text."""
+
+    text: str
+
+
+StreamEvent = TextDelta | ProviderResponse
+"""A stream yields text deltas and ends with exactly one ProviderResponse carrying usage."""
+
+
+class Provider(Protocol):
+    """One LLM API behind its official SDK. Adding a provider is one module implementing this."""
+
+    name: str
+
+    async def complete(self, request: ProviderRequest) -> ProviderResponse: ...
+
+    def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LLMResult:
+    """The gateway's answer to one `complete()` call, with what it cost."""
+
+    text: str
+    provider: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: Decimal | None
+    latency_ms: int
+    tracking_id: str
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_hit: bool = False
+    complexity: Complexity | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    saved_usd: Decimal | None = None
+    price_source: str | None = None
+    simulated: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def json(self) -> Any:
+        """The answer parsed as JSON (for `response_schema` calls)."""
+        import json
+
+        return json.loads(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class LLMConfig:
+    """Who is calling and how to pick the model (the seed's `LLMConfig`).
+
+    passthrough: `provider` and `model` are required and used as given.
+    smart_router: the gateway classifies the request and picks from the tier's choices.
+    `cache=None` follows the agent's policy (on for lead agents, off for chat agents).
+    """
+
+    agent_type: str
+    mode: Mode = "passthrough"
+    provider: str | None = None
+    model: str | None = None
+    lead_id: int | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    cache: bool | None = None

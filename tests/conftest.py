@@ -1,0 +1,176 @@
+"""Shared fixtures: an isolated environment per test, and real databases.
+
+Database tests run twice, on SQLite and on the PostgreSQL named by SALESCTL_TEST_DATABASE_URL.
+Each test gets a fresh, migrated database copied from a template migrated once per session.
+Without SALESCTL_TEST_DATABASE_URL the PostgreSQL cases skip, except under CI=true, where a
+missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+PROVIDER_ENV = (
+    "CEREBRAS_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "OPENROUTER_API_KEY",
+    "OPENAI_API_KEY",
+    "CEREBRAS_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+    "GOOGLE_GEMINI_BASE_URL",
+    "OPENROUTER_BASE_URL",
+    "OPENAI_BASE_URL",
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def service_url(env_var: str, what: str) -> str:
+    """The test server's URL, or skip (fail under CI) when it is not configured."""
+    url = os.environ.get(env_var)
+    if not url:
+        message = f"{what} tests need {env_var}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: not skipping)")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A private data directory and config path; no real keys, endpoints or databases."""
+    from salesctl.config import get_settings
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("SALESCTL_HOME", str(home))
+    monkeypatch.setenv("SALESCTL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+    for name in (*PROVIDER_ENV, "DATABASE_URL", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("SALESCTL_") and name not in {
+            "SALESCTL_HOME",
+            "SALESCTL_CONFIG",
+            "SALESCTL_TEST_DATABASE_URL",
+            "SALESCTL_TEST_REDIS_URL",
+        }:
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+async def _migrate(url: str) -> None:
+    from salesctl.db import migrate
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def _pg_admin_dsn(url: str) -> str:
+    """asyncpg wants plain postgresql:// URLs."""
+    from salesctl.config import normalise_database_url
+
+    return normalise_database_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def _pg_execute(dsn: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """A migrated template database on the test server; per-test databases clone it."""
+    from salesctl.config import normalise_database_url
+
+    base = normalise_database_url(service_url("SALESCTL_TEST_DATABASE_URL", "PostgreSQL"))
+    name = f"salesctl_tmpl_{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin_dsn(base)
+    _run(_pg_execute(admin, f'CREATE DATABASE "{name}"'))
+    _run(_migrate(_with_database(base, name)))
+    yield base, name
+    _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh migrated database URL, once for SQLite and once for PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    base, template = request.getfixturevalue("postgres_template")
+    name = f"salesctl_t_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_dsn(base)
+    _run(_pg_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _with_database(base, name)
+    _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point salesctl (CLI and library) at the fresh test database via DATABASE_URL."""
+    from salesctl.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    return database_url
+
+
+@pytest.fixture
+async def engine(db_env: str) -> AsyncIterator[object]:
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(db_env)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine) -> AsyncIterator[object]:  # type: ignore[no-untyped-def]
+    """An AsyncSession on the test database; the test owns its transactions."""
+    from salesctl.db.session import session_factory
+
+    async with session_factory(engine)() as session:
+        yield session
