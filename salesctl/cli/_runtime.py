@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from salesctl.cli import _state
-from salesctl.config import Settings, get_settings
 from salesctl.errors import SalesctlError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    from salesctl.config import Settings
 
 T = TypeVar("T")
 
@@ -34,6 +35,7 @@ class Runtime:
 
 async def open_runtime(settings: Settings | None = None, *, check_schema: bool = True) -> Runtime:
     """Connect to the database and, unless told otherwise, insist its schema is current."""
+    from salesctl.config import get_settings
     from salesctl.db.session import create_engine, ensure_schema_current, session_factory
 
     settings = settings or get_settings()
