@@ -1,0 +1,69 @@
+"""The record of every request the simulator answered, for tests to compare with salesctl's."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ServedCall:
+    """One answered request, with the usage exactly as the response reported it.
+
+    Token fields follow salesctl's `Usage` convention whatever the provider's own is:
+    `input_tokens` is the *uncached* prompt tokens (OpenAI-style `prompt_tokens` minus
+    `cached_tokens`; Anthropic's `input_tokens` as is; Gemini `promptTokenCount` minus
+    `cachedContentTokenCount`), `cache_read_tokens`/`cache_write_tokens` the cached ones.
+    `raw_usage` keeps the provider's usage object verbatim.
+
+    `status` is the HTTP status sent, or 0 when no response was sent (`refused`/`timeout`
+    faults). A stream cut short records only the usage reported before the cut; a malformed
+    body reports nothing (`usage_reported=False`, zero tokens).
+    """
+
+    provider: str
+    model: str
+    """The model the response said it served (the requested one for errors)."""
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    status: int
+    stream: bool
+    cost_usd_reported: float | None = None
+    requested_model: str = ""
+    reasoning_tokens: int = 0
+    """Gemini's `thoughtsTokenCount` (billed as output, reported apart from it)."""
+    fault: str | None = None
+    """The injected fault's kind, if one shaped this answer."""
+    usage_reported: bool = True
+    raw_usage: dict[str, Any] | None = None
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All prompt tokens, cached or not."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Ledger:
+    """A thread-safe, append-only list of ServedCall."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: list[ServedCall] = []
+
+    def add(self, call: ServedCall) -> None:
+        with self._lock:
+            self._calls.append(call)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def snapshot(self) -> list[ServedCall]:
+        with self._lock:
+            return list(self._calls)
