@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from salesctl.llm.types import ProviderResponse
+
 
 class SalesctlError(Exception):
     """A problem the user can fix; the CLI prints `str(error)` and exits with `exit_code`."""
@@ -32,10 +37,31 @@ class InvalidInput(SalesctlError):
 class ProviderError(SalesctlError):
     """An LLM provider refused or failed a call after retries."""
 
-    def __init__(self, message: str, *, provider: str = "", error_type: str = "provider_error"):
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        error_type: str = "provider_error",
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        attempts: int = 0,
+        partial: ProviderResponse | None = None,
+        simulated: bool = False,
+    ):
         super().__init__(message)
         self.provider = provider
         self.error_type = error_type
+        self.status_code = status_code
+        """The HTTP status the provider answered with, when there was one."""
+        self.retry_after = retry_after
+        """Seconds the provider asked us to wait (Retry-After / retry-after-ms), if it did."""
+        self.attempts = attempts
+        """Attempts made before giving up (0: failed before any network call)."""
+        self.partial = partial
+        """What arrived before a stream broke: text and the usage reported so far."""
+        self.simulated = simulated
+        """The failing answer came from the provider simulator."""
 
 
 class MissingAPIKey(ProviderError):

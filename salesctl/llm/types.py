@@ -74,6 +74,9 @@ class ProviderRequest:
     temperature: float | None = None
     tools: tuple[ToolSpec, ...] = ()
     response_schema: dict[str, Any] | None = None
+    cache_prompt: bool = False
+    """Ask for the stable prefix (tools, system prompt) to be cached where caching is explicit
+    (Anthropic `cache_control`); providers that cache automatically ignore it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,10 @@ class ProviderResponse:
     """The call's cost when the provider reports it itself (OpenRouter's `usage.cost`)."""
     simulated: bool = False
     attempts: int = 1
+    usage_reported: bool = True
+    """False when the provider sent no usage (a stream cut before it): tokens unknown, not 0."""
+    raw_usage: dict[str, Any] | None = None
+    """The provider's usage report verbatim (JSON-able), kept for audits of the normalisation."""
 
 
 @dataclass(frozen=True, slots=True)

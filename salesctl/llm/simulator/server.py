@@ -491,6 +491,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Speaks HTTP/1.1 for the simulator; the simulator decides what to say."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive answers otherwise wait ~40 ms for delayed ACKs
     server_version = "salesctl-llm-simulator/1.0"
     timeout = 60  # idle keep-alive connections end after a minute
     server: _Server
