@@ -127,7 +127,9 @@ class Settings(BaseSettings):
 
     database_url: str | None = _env_alias("DATABASE_URL", "database_url")
     redis_url: str | None = _env_alias("REDIS_URL", "redis_url")
-    home: Path | None = _env_alias("SALESCTL_HOME", "home")
+    # Not also aliased "home": matching is case-insensitive, so $HOME would become the data dir.
+    # The config file can still say `home = "…"` (populate_by_name).
+    home: Path | None = _env_alias("SALESCTL_HOME")
 
     cerebras_api_key: SecretStr | None = _env_alias("CEREBRAS_API_KEY", "cerebras_api_key")
     anthropic_api_key: SecretStr | None = _env_alias("ANTHROPIC_API_KEY", "anthropic_api_key")
@@ -246,7 +248,10 @@ def normalise_database_url(url: str) -> str:
     """Give plain `postgresql://` and `sqlite://` URLs the async driver salesctl uses."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ConfigError(f"DATABASE_URL {mask_url(url)!r} is not a URL (expected postgresql://…)")
+        shown = url if "@" not in url else "…@" + url.rpartition("@")[2]  # no credentials
+        raise ConfigError(
+            f"DATABASE_URL {shown!r} is not a URL (expected postgresql://… or sqlite:///PATH)"
+        )
     drivers = {
         "postgresql": "postgresql+asyncpg",
         "postgres": "postgresql+asyncpg",
@@ -258,7 +263,21 @@ def normalise_database_url(url: str) -> str:
         raise ConfigError(
             f"unsupported DATABASE_URL scheme {scheme!r}: use postgresql://… or sqlite:///PATH"
         )
-    return f"{drivers[scheme]}://{rest}"
+    driver = drivers[scheme]
+    if driver == "postgresql+asyncpg" and "?" in rest:
+        rest = _asyncpg_query(rest)
+    return f"{driver}://{rest}"
+
+
+def _asyncpg_query(rest: str) -> str:
+    """libpq's `sslmode=` (common in hosted PostgreSQL URLs) is asyncpg's `ssl=`."""
+    from urllib.parse import parse_qsl, urlencode
+
+    location, _, query = rest.partition("?")
+    pairs = [
+        ("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+    ]
+    return f"{location}?{urlencode(pairs)}"
 
 
 def mask_secret(secret: SecretStr | str | None) -> str:
@@ -269,6 +288,9 @@ def mask_secret(secret: SecretStr | str | None) -> str:
     if len(value) <= 8:
         return "…" * bool(value)
     prefix = value.split("-", 1)[0] + "-" if "-" in value[:8] else value[:2]
+    if len(value) < 16:
+        # Prefix and last four of a short key would show nearly all of it.
+        return f"{prefix}…"
     return f"{prefix}…{value[-4:]}"
 
 

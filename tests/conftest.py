@@ -148,6 +148,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to a database that exists but was never migrated (SQLite: no file yet)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty' / 'salesctl.db'}"
+        return
+    from salesctl.config import normalise_database_url
+
+    base = normalise_database_url(service_url("SALESCTL_TEST_DATABASE_URL", "PostgreSQL"))
+    name = f"salesctl_e_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin_dsn(base)
+    _run(_pg_execute(admin, f'CREATE DATABASE "{name}"'))
+    yield _with_database(base, name)
+    _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def db_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point salesctl (CLI and library) at the fresh test database via DATABASE_URL."""

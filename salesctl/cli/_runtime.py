@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from salesctl.config import Settings
+    from salesctl.llm.gateway import CostOptimizedLLMProvider
 
 T = TypeVar("T")
 
@@ -26,8 +28,20 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    _gateway: CostOptimizedLLMProvider | None = field(default=None, init=False, repr=False)
+
+    @property
+    def gateway(self) -> CostOptimizedLLMProvider:
+        """The LLM gateway, built on first use; flushed and closed with the runtime."""
+        if self._gateway is None:
+            from salesctl.llm.gateway import CostOptimizedLLMProvider
+
+            self._gateway = CostOptimizedLLMProvider(engine=self.engine, settings=self.settings)
+        return self._gateway
 
     async def aclose(self) -> None:
+        if self._gateway is not None:
+            await self._gateway.aclose()
         for close in reversed(self.closers):
             await close()
         await self.engine.dispose()
@@ -36,13 +50,26 @@ class Runtime:
 async def open_runtime(settings: Settings | None = None, *, check_schema: bool = True) -> Runtime:
     """Connect to the database and, unless told otherwise, insist its schema is current."""
     from salesctl.config import get_settings
-    from salesctl.db.session import create_engine, ensure_schema_current, session_factory
+    from salesctl.db.session import (
+        create_engine,
+        current_revision,
+        ensure_schema_current,
+        session_factory,
+        sqlite_path,
+    )
+    from salesctl.errors import SchemaOutdated
 
     settings = settings or get_settings()
+    database_file = sqlite_path(settings.sqlalchemy_url)
+    if check_schema and database_file is not None and not database_file.exists():
+        # Say so rather than leave an empty database file behind.
+        raise SchemaOutdated(f"no database at {database_file}: run `salesctl init`")
     engine = create_engine(settings.sqlalchemy_url)
     try:
         if check_schema:
             await ensure_schema_current(engine)
+        else:
+            await current_revision(engine)  # reachable? (raises DatabaseError if not)
     except BaseException:
         await engine.dispose()
         raise
@@ -64,8 +91,19 @@ def run(
         finally:
             await runtime.aclose()
 
-    try:
+    with user_errors():
         return asyncio.run(main())
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """A SalesctlError becomes one line on stderr and its exit code (a traceback with --debug).
+
+    `run` applies it; commands wrap checks they make before connecting, such as validating
+    flags, so those fail the same way.
+    """
+    try:
+        yield
     except SalesctlError as exc:
         if _state.debug:
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
 
 app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
@@ -19,16 +20,19 @@ def show(json_output: bool = typer.Option(False, "--json", help="Print JSON.")) 
     from salesctl.config import config_path, get_settings
     from salesctl.settings_view import effective_settings
 
-    view = effective_settings(get_settings(), config_path())
+    with _runtime.user_errors():
+        view = effective_settings(get_settings(), config_path())
     if json_output:
         print_json(view)
         return
     from rich.table import Table
 
     table = Table(title="salesctl settings", show_header=True, header_style="bold")
-    table.add_column("setting")
+    rows = _flatten(view)
+    # Setting names are what users look up: keep them whole and let values fold instead.
+    table.add_column("setting", no_wrap=True, min_width=max(len(key) for key, _ in rows))
     table.add_column("value", overflow="fold")
-    for key, value in _flatten(view):
+    for key, value in rows:
         table.add_row(key, str(value))
     out().print(table)
 

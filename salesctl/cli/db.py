@@ -21,15 +21,23 @@ def init_command() -> None:
     from salesctl.config import get_settings
     from salesctl.db import migrate
     from salesctl.db.session import SCHEMA_HEAD
+    from salesctl.errors import ConfigError
 
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _runtime.user_errors():
+        settings = get_settings()
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the data directory {settings.data_dir}: {exc.strerror} "
+                "(set SALESCTL_HOME to a writable directory)"
+            ) from exc
+        where = settings.data_dir if settings.is_sqlite else "database"
 
     async def go(rt: _runtime.Runtime) -> None:
         await migrate.upgrade(rt.engine)
 
     _runtime.run(go, check_schema=False)
-    where = settings.data_dir if settings.is_sqlite else "database"
     out().print(f"[green]✓[/] {where} ready (schema {SCHEMA_HEAD})")
 
 

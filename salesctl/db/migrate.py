@@ -47,11 +47,18 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 async def _run(engine: AsyncEngine, verb: str, revision: str) -> None:
     from alembic import command
+    from alembic.util import CommandError
+
+    from salesctl.errors import DatabaseError
 
     def run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         getattr(command, verb)(config, revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(run)
+    except CommandError as exc:
+        # An unknown target revision, or a database stamped by a newer salesctl.
+        raise DatabaseError(f"cannot {verb} the database schema: {exc}") from exc

@@ -17,14 +17,23 @@ SCHEMA_HEAD = "0002_analytics"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def prepare_sqlite_file(url: str) -> None:
-    """Create the SQLite file owner-only (0600) in an owner-only (0700) directory."""
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for other databases and in-memory SQLite."""
     from sqlalchemy.engine import make_url
 
+    if not url.startswith("sqlite"):
+        return None
     database = make_url(url).database
     if not database or database == ":memory:":
+        return None
+    return Path(database).expanduser()
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Create the SQLite file owner-only (0600) in an owner-only (0700) directory."""
+    path = sqlite_path(url)
+    if path is None:
         return
-    path = Path(database).expanduser()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
@@ -32,12 +41,20 @@ def prepare_sqlite_file(url: str) -> None:
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # The sqlite3 driver only opens a transaction before DML, so CREATE TABLE would commit on
+    # its own and a failed migration would leave half a schema. Take over: no implicit
+    # transactions, and an explicit BEGIN whenever SQLAlchemy starts one (_sqlite_on_begin).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_on_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -53,9 +70,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
             )
             event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
             return engine
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
-    except (ArgumentError, ImportError, OSError) as exc:
+    except (ArgumentError, ImportError, OSError, ValueError) as exc:
         raise DatabaseError(f"cannot use the database URL: {exc}") from exc
 
 
@@ -80,6 +98,9 @@ async def current_revision(engine: AsyncEngine) -> str | None:
             return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except (OperationalError, ProgrammingError, DBAPIError, OSError) as exc:
         raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from exc
+    except TypeError as exc:
+        # asyncpg rejects unknown URL query options as unexpected connect() arguments.
+        raise DatabaseError(f"DATABASE_URL has an option the driver does not take: {exc}") from exc
 
 
 async def ensure_schema_current(engine: AsyncEngine) -> None:
@@ -87,11 +108,25 @@ async def ensure_schema_current(engine: AsyncEngine) -> None:
     revision = await current_revision(engine)
     if revision is None:
         raise SchemaOutdated("the database is not initialised: run `salesctl init`")
+    if revision != SCHEMA_HEAD and not _is_known_revision(revision):
+        raise SchemaOutdated(
+            f"the database schema is at {revision!r}, newer than this salesctl knows "
+            f"({SCHEMA_HEAD!r}): upgrade salesctl"
+        )
     if revision != SCHEMA_HEAD:
         raise SchemaOutdated(
             f"the database schema is at {revision!r}, this salesctl needs {SCHEMA_HEAD!r}: "
             "run `salesctl db upgrade`"
         )
+
+
+def _is_known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+
+    from salesctl.db.migrate import alembic_config
+
+    scripts = ScriptDirectory.from_config(alembic_config())
+    return any(script.revision == revision for script in scripts.walk_revisions())
 
 
 def describe_db_error(exc: BaseException) -> str:

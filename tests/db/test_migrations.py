@@ -1,0 +1,153 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from salesctl.db import migrate
+from salesctl.db.base import USD, ExactDecimal
+from salesctl.db.models import Base
+from salesctl.db.session import SCHEMA_HEAD, create_engine, current_revision
+
+REPO = Path(__file__).resolve().parents[2]
+VIEWS = {"agent_cost_summary", "lead_cost_summary"}
+
+
+def schema_diff(connection: sa.Connection, metadata: sa.MetaData = Base.metadata) -> list[Any]:
+    """What `alembic revision --autogenerate` would emit, types and server defaults included."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return compare_metadata(context, metadata)
+
+
+async def diff_of(url: str, metadata: sa.MetaData = Base.metadata) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return await conn.run_sync(lambda sync: schema_diff(sync, metadata))
+    finally:
+        await engine.dispose()
+
+
+async def tables_and_views(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+
+            def names(sync: sa.Connection) -> set[str]:
+                inspector = sa.inspect(sync)
+                return set(inspector.get_table_names()) | set(inspector.get_view_names())
+
+            return await conn.run_sync(names)
+    finally:
+        await engine.dispose()
+
+
+async def run_migration(url: str, verb: str, revision: str) -> None:
+    engine = create_engine(url)
+    try:
+        await getattr(migrate, verb)(engine, revision)
+    finally:
+        await engine.dispose()
+
+
+async def revision_of(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        return await current_revision(engine)
+    finally:
+        await engine.dispose()
+
+
+def test_migrated_schema_equals_the_models(database_url: str) -> None:
+    assert asyncio.run(diff_of(database_url)) == []
+    assert asyncio.run(tables_and_views(database_url)) >= VIEWS
+
+
+def test_the_comparison_sees_money_column_types(database_url: str) -> None:
+    """Proof the check above is not blind to ExactDecimal: the other dialect's storage type
+    (NUMERIC on SQLite, where it would be a float; BIGINT on PostgreSQL) is a difference."""
+    dialect = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    wrong_type = sa.Numeric(20, 10) if dialect == "sqlite" else sa.BigInteger()
+
+    async def create_probe() -> None:
+        engine = create_engine(database_url)
+        async with engine.begin() as conn:
+            probe = sa.MetaData()
+            sa.Table("money_probe", probe, sa.Column("id", sa.Integer, primary_key=True))
+            probe.tables["money_probe"].append_column(sa.Column("amount", wrong_type))
+            await conn.run_sync(probe.create_all)
+        await engine.dispose()
+
+    asyncio.run(create_probe())
+    expected = sa.MetaData()
+    sa.Table(
+        "money_probe",
+        expected,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("amount", ExactDecimal(20, 10)),
+    )
+    # Column changes come as lists of tuples; everything else here is the other tables.
+    changes = [d for d in asyncio.run(diff_of(database_url, expected)) if isinstance(d, list)]
+    assert len(changes) == 1
+    ((op, _schema, table, column, *_),) = changes[0]
+    assert (op, table, column) == ("modify_type", "money_probe", "amount")
+
+
+def test_money_is_numeric_on_postgresql_and_integer_units_on_sqlite() -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    assert isinstance(USD.load_dialect_impl(postgresql.dialect()), sa.Numeric)
+    assert USD.load_dialect_impl(postgresql.dialect()).scale == 10
+    assert isinstance(USD.load_dialect_impl(sqlite.dialect()), sa.BigInteger)
+
+
+def test_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
+    asyncio.run(run_migration(database_url, "downgrade", "base"))
+    assert asyncio.run(tables_and_views(database_url)) == {"alembic_version"}
+    assert asyncio.run(revision_of(database_url)) is None
+    asyncio.run(run_migration(database_url, "upgrade", "head"))
+    assert asyncio.run(revision_of(database_url)) == SCHEMA_HEAD
+    assert asyncio.run(diff_of(database_url)) == []
+
+
+def test_schema_head_is_the_migrations_head() -> None:
+    assert migrate.head_revision() == SCHEMA_HEAD
+
+
+def test_plain_alembic_upgrade_from_the_repo_root(empty_database_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": empty_database_url}
+    alembic = Path(sys.executable).with_name("alembic")
+    completed = subprocess.run(
+        [str(alembic), "upgrade", "head"], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert asyncio.run(revision_of(empty_database_url)) == SCHEMA_HEAD
+    assert asyncio.run(diff_of(empty_database_url)) == []
+
+
+def test_a_failed_migration_leaves_no_half_schema(empty_database_url: str) -> None:
+    """A clash part-way through the first migration rolls all of it back, on SQLite too."""
+
+    async def create_clash() -> None:
+        engine = create_engine(empty_database_url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE deals (x INTEGER)"))
+        await engine.dispose()
+
+    asyncio.run(create_clash())
+    with pytest.raises(sa.exc.DBAPIError):
+        asyncio.run(run_migration(empty_database_url, "upgrade", "head"))
+    assert asyncio.run(tables_and_views(empty_database_url)) == {"deals"}
+    assert asyncio.run(revision_of(empty_database_url)) is None
