@@ -7,6 +7,7 @@ that into the `Provider` protocol with one retry policy and one failure vocabula
 
 from __future__ import annotations
 
+import contextlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -223,6 +224,14 @@ class SDKProvider(ABC):
         """Send one streaming request; return once the provider has accepted it."""
 
     # --- the Provider protocol -----------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Build the SDK client (imports, no network) so a call's latency excludes import time.
+
+        A missing key is left for the call itself to report.
+        """
+        with contextlib.suppress(MissingAPIKey):
+            self._sdk_client()
 
     def _sdk_client(self) -> Any:
         if self._client is None:

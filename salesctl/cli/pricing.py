@@ -1,0 +1,132 @@
+"""`salesctl pricing list|show`: the prices calls are charged at, and where they come from."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import typer
+
+from salesctl.cli import _runtime
+from salesctl.cli._console import out, print_json
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from salesctl.llm.pricing import ModelPrices, PriceList
+
+app = typer.Typer(help="Show LLM prices in force and where they came from.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_prices(
+    all_models: bool = typer.Option(
+        False, "--all", help="Every model genai-prices lists for salesctl's providers."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the per-million-token prices of the models salesctl is configured to call.
+
+    Configured means: the lead agents' models, the smart router's tiers and your
+    `[pricing."provider:model"]` overrides. Prices are USD per million tokens.
+
+    Example:
+        salesctl pricing list
+        salesctl pricing list --all --json
+    """
+    from salesctl.config import get_settings
+    from salesctl.llm.pricing import price_list
+
+    with _runtime.user_errors():
+        prices = price_list(get_settings(), everything=all_models)
+    if json_output:
+        print_json(prices)
+        return
+    out().print(_price_table(prices))
+
+
+@app.command("show")
+def show(
+    provider: str = typer.Argument(..., help="cerebras, claude, gemini, openrouter or openai."),
+    model: str = typer.Argument(..., help="The provider's model id."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show the prices in force for one model, their source and any tiers or time windows.
+
+    Example:
+        salesctl pricing show claude claude-3-haiku-20240307
+        salesctl pricing show openrouter deepseek/deepseek-chat --json
+    """
+    from salesctl.config import get_settings
+    from salesctl.llm.pricing import show_prices
+
+    with _runtime.user_errors():
+        prices = show_prices(get_settings(), provider, model)
+    if json_output:
+        print_json(prices)
+        return
+    out().print(_price_panel(prices))
+
+
+def _number(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value.normalize():f}"
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"${_number(value)}"
+
+
+def _per_mtok(value: Decimal | None) -> str:
+    return "—" if value is None else f"{_money(value)} per million tokens"
+
+
+def _price_table(prices: PriceList) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    from salesctl.llm.pricing import ModelPrices
+
+    table = Table(
+        title=f"Prices in force at {prices.at:%Y-%m-%d %H:%M} UTC, USD per million tokens",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("provider:model", overflow="fold")
+    for name in ("input", "output", "cache rd", "cache wr"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("source", overflow="fold")
+    for entry in prices.entries:
+        if isinstance(entry, ModelPrices):
+            table.add_row(
+                f"{entry.provider}:{entry.model}",
+                _number(entry.input_per_mtok),
+                _number(entry.output_per_mtok),
+                _number(entry.cache_read_per_mtok),
+                _number(entry.cache_write_per_mtok),
+                entry.source,
+            )
+        else:
+            table.add_row(f"{entry.provider}:{entry.model}", "—", "—", "—", "—", "unknown")
+    return table
+
+
+def _price_panel(prices: ModelPrices) -> Table:
+    from rich.table import Table
+
+    table = Table(title=f"{prices.provider}:{prices.model}", show_header=False, box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    rows = [
+        ("source", prices.source),
+        ("input", _per_mtok(prices.input_per_mtok)),
+        ("output", _per_mtok(prices.output_per_mtok)),
+        ("cache read", _per_mtok(prices.cache_read_per_mtok)),
+        ("cache write", _per_mtok(prices.cache_write_per_mtok)),
+    ]
+    if prices.catalogue_model:
+        listed = f"{prices.catalogue_provider}/{prices.catalogue_model}"
+        rows.append(("listed as", f"{listed} ({prices.catalogue_name})"))
+    rows.extend(("note", note) for note in prices.notes)
+    for label, value in rows:
+        table.add_row(label, value)
+    return table

@@ -1,0 +1,343 @@
+"""Exact-match response cache: Redis when `REDIS_URL` is set, else the `llm_cache` table.
+
+The key is a SHA-256 of the normalised request (provider, model, system, messages, tools,
+schema, temperature, max tokens). Values hold only the answer and its usage, never the prompt.
+A cache that fails (Redis down, database locked) warns once and behaves as a miss: a cache
+problem never fails a call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from salesctl.llm.types import ProviderRequest, ProviderResponse, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from salesctl.config import Settings
+
+log = logging.getLogger("salesctl.cache")
+
+CACHE_FORMAT = 1
+"""Bumped when the key or value layout changes, so old entries simply miss."""
+
+LEAD_AGENTS = frozenset(
+    {"qualification", "enrichment", "growth", "marketing", "bdr", "conversation"}
+)
+CHAT_AGENTS = frozenset({"sr_bdr", "pipeline_manager", "customer_success"})
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """A stored answer: what a cache hit returns (no prompt, by design)."""
+
+    text: str
+    model: str
+    usage: Usage
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    reported_cost_usd: Decimal | None = None
+    simulated: bool = False
+
+    @classmethod
+    def from_response(cls, response: ProviderResponse) -> CachedAnswer:
+        return cls(
+            text=response.text,
+            model=response.model,
+            usage=response.usage,
+            tool_calls=response.tool_calls,
+            finish_reason=response.finish_reason,
+            reported_cost_usd=response.reported_cost_usd,
+            simulated=response.simulated,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        usage = self.usage
+        return {
+            "v": CACHE_FORMAT,
+            "text": self.text,
+            "model": self.model,
+            "usage": [
+                usage.input_tokens,
+                usage.output_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+            ],
+            "tool_calls": [
+                {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
+            ],
+            "finish_reason": self.finish_reason,
+            "reported_cost_usd": (
+                None if self.reported_cost_usd is None else str(self.reported_cost_usd)
+            ),
+            "simulated": self.simulated,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CachedAnswer | None:
+        """None for entries written by another format version or damaged ones."""
+        if not isinstance(data, dict) or data.get("v") != CACHE_FORMAT:
+            return None
+        try:
+            input_tokens, output_tokens, cache_read, cache_write = data["usage"]
+            reported = data.get("reported_cost_usd")
+            return cls(
+                text=data["text"],
+                model=data["model"],
+                usage=Usage(
+                    int(input_tokens), int(output_tokens), int(cache_read), int(cache_write)
+                ),
+                tool_calls=tuple(
+                    ToolCall(c["id"], c["name"], dict(c["arguments"]))
+                    for c in data.get("tool_calls") or ()
+                ),
+                finish_reason=data.get("finish_reason"),
+                reported_cost_usd=None if reported is None else Decimal(reported),
+                simulated=bool(data.get("simulated", False)),
+            )
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            return None
+
+
+def cache_key(provider: str, request: ProviderRequest) -> str:
+    """SHA-256 of the normalised request; equal requests give equal keys on every machine."""
+    normalised = {
+        "v": CACHE_FORMAT,
+        "provider": provider,
+        "model": request.model,
+        "system": request.system,
+        "messages": [
+            [
+                m.role,
+                m.content,
+                [[c.id, c.name, c.arguments] for c in m.tool_calls],
+                m.tool_call_id,
+            ]
+            for m in request.messages
+        ],
+        "tools": [[t.name, t.description, t.parameters] for t in request.tools],
+        "schema": request.response_schema,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    encoded = json.dumps(
+        normalised, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def cache_enabled(agent_type: str, mode: str, explicit: bool | None, settings: Settings) -> bool:
+    """The per-agent policy: lead agents cache by default, chat agents don't (live tool data)."""
+    if explicit is not None:
+        return explicit
+    if agent_type in CHAT_AGENTS:
+        return settings.router.chat_cache
+    agent = settings.agents.get(agent_type)
+    if agent is not None:
+        return agent.cache
+    if agent_type in LEAD_AGENTS:
+        return True
+    return mode == "passthrough"
+
+
+class ResponseCache(Protocol):
+    """Where answers are kept between calls (and between runs)."""
+
+    name: str
+
+    async def get(self, key: str) -> CachedAnswer | None: ...
+
+    async def set(self, key: str, answer: CachedAnswer, ttl_seconds: int) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _WarnOnce:
+    def __init__(self, what: str, warn: Callable[[str], None] | None) -> None:
+        self._what = what
+        self._warn = warn or log.warning
+        self.warned = False
+
+    def __call__(self, exc: BaseException) -> None:
+        if not self.warned:
+            self.warned = True
+            self._warn(f"{self._what} unavailable ({_describe(exc)}); continuing without it")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class RedisCache:
+    """The cache in Redis (`REDIS_URL`), entries expiring after the TTL."""
+
+    name = "redis"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "salesctl:llm:",
+        warn: Callable[[str], None] | None = None,
+        socket_timeout: float = 2.0,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._socket_timeout = socket_timeout
+        self._client: Any = None
+        self._failed = _WarnOnce("response cache (Redis)", warn)
+
+    @property
+    def available(self) -> bool:
+        return not self._failed.warned
+
+    def _redis(self) -> Any:
+        if self._client is None:
+            import redis.asyncio as redis
+
+            self._client = redis.Redis.from_url(
+                self.url,
+                socket_timeout=self._socket_timeout,
+                socket_connect_timeout=self._socket_timeout,
+                decode_responses=False,
+            )
+        return self._client
+
+    async def get(self, key: str) -> CachedAnswer | None:
+        if not self.available:
+            return None
+        try:
+            raw = await self._redis().get(self.prefix + key)
+        except Exception as exc:  # any Redis or socket failure is a miss, never a failed call
+            self._failed(exc)
+            return None
+        if raw is None:
+            return None
+        try:
+            return CachedAnswer.from_json(json.loads(raw))
+        except ValueError:
+            return None
+
+    async def set(self, key: str, answer: CachedAnswer, ttl_seconds: int) -> None:
+        if not self.available:
+            return
+        value = json.dumps(answer.to_json(), separators=(",", ":"))
+        try:
+            await self._redis().set(self.prefix + key, value, ex=ttl_seconds or None)
+        except Exception as exc:
+            self._failed(exc)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            try:
+                await client.aclose()
+            except Exception as exc:
+                log.debug("closing Redis failed: %s", exc)
+
+
+class DatabaseCache:
+    """The cache in the `llm_cache` table, shared by separate CLI runs on one database.
+
+    It uses its own connections from the engine, never the caller's session, so it cannot
+    interfere with the caller's transaction.
+    """
+
+    name = "database"
+
+    def __init__(self, engine: AsyncEngine, *, warn: Callable[[str], None] | None = None) -> None:
+        self.engine = engine
+        self._failed = _WarnOnce("response cache (database)", warn)
+
+    @property
+    def available(self) -> bool:
+        return not self._failed.warned
+
+    async def get(self, key: str) -> CachedAnswer | None:
+        from sqlalchemy import select
+
+        from salesctl.db.models import CacheEntry
+
+        if not self.available:
+            return None
+        now = datetime.now(UTC)
+        try:
+            async with self.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(CacheEntry.value, CacheEntry.expires_at).where(CacheEntry.key == key)
+                    )
+                ).first()
+        except Exception as exc:
+            self._failed(exc)
+            return None
+        if row is None or (row.expires_at is not None and row.expires_at <= now):
+            return None
+        return CachedAnswer.from_json(row.value)
+
+    async def set(self, key: str, answer: CachedAnswer, ttl_seconds: int) -> None:
+        from salesctl.db.models import CacheEntry
+
+        if not self.available:
+            return
+        now = datetime.now(UTC)
+        values = {
+            "key": key,
+            "value": answer.to_json(),
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=ttl_seconds) if ttl_seconds else None,
+        }
+        try:
+            async with self.engine.begin() as conn:
+                insert = _dialect_insert(conn.dialect.name)(CacheEntry).values(**values)
+                await conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=[CacheEntry.key],
+                        set_={
+                            "value": insert.excluded.value,
+                            "created_at": insert.excluded.created_at,
+                            "expires_at": insert.excluded.expires_at,
+                        },
+                    )
+                )
+        except Exception as exc:
+            self._failed(exc)
+
+    async def purge_expired(self) -> int:
+        """Delete expired entries; returns how many went."""
+        from sqlalchemy import delete
+
+        from salesctl.db.models import CacheEntry
+
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(CacheEntry).where(CacheEntry.expires_at <= datetime.now(UTC))
+            )
+        return int(result.rowcount or 0)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _dialect_insert(dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def cache_from_settings(
+    settings: Settings, engine: AsyncEngine, *, warn: Callable[[str], None] | None = None
+) -> ResponseCache:
+    """Redis when `REDIS_URL` is set, else the database table."""
+    if settings.redis_url:
+        return RedisCache(settings.redis_url, warn=warn)
+    return DatabaseCache(engine, warn=warn)

@@ -1,0 +1,151 @@
+"""The response cache: keys, per-agent policy, Redis and the database table."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from salesctl.config import Settings
+from salesctl.llm.cache import (
+    CachedAnswer,
+    DatabaseCache,
+    RedisCache,
+    cache_enabled,
+    cache_key,
+)
+from salesctl.llm.types import Message, ProviderRequest, ToolCall, ToolSpec, Usage
+
+REQUEST = ProviderRequest(
+    model="claude-3-haiku-20240307",
+    messages=(Message(role="user", content="Enrich company data for TechCorp"),),
+    system="You are an enrichment agent.",
+    max_tokens=1000,
+)
+ANSWER = CachedAnswer(
+    text='{"industry": "SaaS"}',
+    model="claude-3-haiku-20240307",
+    usage=Usage(input_tokens=120, output_tokens=30, cache_read_tokens=5),
+    tool_calls=(ToolCall(id="t1", name="lookup", arguments={"q": "TechCorp"}),),
+    finish_reason="stop",
+    reported_cost_usd=Decimal("0.0000123"),
+)
+
+
+def test_key_is_stable_and_covers_every_part_of_the_request() -> None:
+    key = cache_key("claude", REQUEST)
+    assert key == cache_key("claude", replace(REQUEST))
+    assert len(key) == 64
+    variants = [
+        cache_key("openrouter", REQUEST),
+        cache_key("claude", replace(REQUEST, model="claude-sonnet-4-5")),
+        cache_key("claude", replace(REQUEST, system="Other system")),
+        cache_key("claude", replace(REQUEST, messages=(Message(role="user", content="x"),))),
+        cache_key("claude", replace(REQUEST, temperature=0.2)),
+        cache_key("claude", replace(REQUEST, max_tokens=999)),
+        cache_key("claude", replace(REQUEST, response_schema={"type": "object"})),
+        cache_key(
+            "claude",
+            replace(REQUEST, tools=(ToolSpec(name="t", description="", parameters={}),)),
+        ),
+    ]
+    assert len({key, *variants}) == len(variants) + 1
+
+
+def test_cached_answer_round_trips_without_the_prompt() -> None:
+    data = ANSWER.to_json()
+    assert "Enrich company data" not in str(data)
+    assert CachedAnswer.from_json(data) == ANSWER
+    assert CachedAnswer.from_json({**data, "v": 999}) is None
+    assert CachedAnswer.from_json({"v": 1, "text": "x"}) is None
+
+
+@pytest.mark.parametrize(
+    ("agent", "mode", "explicit", "chat_cache", "expected"),
+    [
+        ("qualification", "passthrough", None, False, True),
+        ("enrichment", "passthrough", None, False, True),
+        ("sr_bdr", "smart_router", None, False, False),
+        ("pipeline_manager", "smart_router", None, False, False),
+        ("customer_success", "smart_router", None, True, True),
+        ("sr_bdr", "smart_router", True, False, True),
+        ("qualification", "passthrough", False, False, False),
+        ("my_new_agent", "passthrough", None, False, True),
+        ("my_new_chat", "smart_router", None, False, False),
+    ],
+)
+def test_per_agent_policy(
+    agent: str, mode: str, explicit: bool | None, chat_cache: bool, expected: bool
+) -> None:
+    settings = Settings(router={"chat_cache": chat_cache})
+    assert cache_enabled(agent, mode, explicit, settings) is expected
+
+
+def test_a_lead_agent_can_be_configured_not_to_cache() -> None:
+    settings = Settings(agents={"growth": {"cache": False}})
+    assert cache_enabled("growth", "passthrough", None, settings) is False
+
+
+@pytest.mark.redis
+async def test_redis_hit_miss_and_ttl(redis_prefix: tuple[str, str]) -> None:
+    url, prefix = redis_prefix
+    cache = RedisCache(url, prefix=prefix)
+    try:
+        key = cache_key("claude", REQUEST)
+        assert await cache.get(key) is None
+        await cache.set(key, ANSWER, 60)
+        assert await cache.get(key) == ANSWER
+        ttl = await cache._redis().ttl(prefix + key)
+        assert 0 < ttl <= 60
+    finally:
+        await cache.aclose()
+
+
+async def test_unreachable_redis_warns_once_and_misses() -> None:
+    warnings: list[str] = []
+    cache = RedisCache("redis://127.0.0.1:1/0", warn=warnings.append, socket_timeout=0.5)
+    key = cache_key("claude", REQUEST)
+    assert await cache.get(key) is None
+    await cache.set(key, ANSWER, 60)
+    assert await cache.get(key) is None
+    await cache.aclose()
+    assert len(warnings) == 1
+    assert "Redis" in warnings[0]
+    assert "continuing without it" in warnings[0]
+
+
+async def test_database_cache_hit_miss_expiry_and_overwrite(engine) -> None:  # type: ignore[no-untyped-def]
+    cache = DatabaseCache(engine)
+    key = cache_key("claude", REQUEST)
+    assert await cache.get(key) is None
+    await cache.set(key, ANSWER, 3600)
+    assert await cache.get(key) == ANSWER
+    newer = replace(ANSWER, text="newer")
+    await cache.set(key, newer, 3600)
+    assert await cache.get(key) == newer
+    await cache.set(key, ANSWER, 0)  # 0: never expires
+    assert await cache.get(key) == ANSWER
+
+    expired_key = cache_key("openai", REQUEST)
+    await cache.set(expired_key, ANSWER, -1)
+    assert await cache.get(expired_key) is None
+    assert await cache.purge_expired() == 1
+
+
+async def test_database_cache_failure_is_a_miss(tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from salesctl.db.session import create_engine
+
+    unmigrated = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}")
+    cache = DatabaseCache(unmigrated)
+    try:
+        with caplog.at_level(logging.WARNING, logger="salesctl.cache"):
+            assert await cache.get("k") is None
+            await cache.set("k", ANSWER, 60)
+            assert await cache.get("k") is None
+    finally:
+        await unmigrated.dispose()
+    warnings = [r.message for r in caplog.records if r.name == "salesctl.cache"]
+    assert len(warnings) == 1
+    assert "response cache (database) unavailable" in warnings[0]
