@@ -54,7 +54,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads and then writes while another connection commits
+    # fails at once with "database is locked" (SQLite cannot upgrade a stale WAL snapshot; the
+    # busy timeout does not apply). Sessions that read-modify-write ask for IMMEDIATE, which
+    # takes the write lock up front and waits for it; plain readers stay deferred and never
+    # block writers.
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -77,10 +83,18 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         raise DatabaseError(f"cannot use the database URL: {exc}") from exc
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def session_factory(
+    engine: AsyncEngine, *, immediate: bool = False
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; `immediate` ones take SQLite's write lock when they begin.
+
+    Commands use immediate sessions (their transactions are short read-modify-writes); never
+    hold one open across `gateway.flush()`, whose writer needs the same lock.
+    """
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
-    return async_sessionmaker(engine, expire_on_commit=False)
+    bind = engine.execution_options(sqlite_begin="IMMEDIATE") if immediate else engine
+    return async_sessionmaker(bind, expire_on_commit=False)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
