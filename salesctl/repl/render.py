@@ -1,0 +1,113 @@
+"""Text for the chat REPL: turn footers, session summaries, costs, routing, history (no I/O)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from salesctl.agents.chat.conversation import RunSummary, TurnResult
+    from salesctl.agents.chat.sessions import SessionUsage
+    from salesctl.llm.router import RoutingDecision
+    from salesctl.llm.types import Message, ToolCall
+
+_CENT_BILLIONTH = Decimal("0.00000001")
+
+
+def format_cost(cost: Decimal | None) -> str:
+    """`$0.00008125`: exact to the hundred-millionth of a dollar; unknown is "—", never $0."""
+    if cost is None:
+        return "—"
+    if cost == 0:
+        return "$0"
+    rounded = cost.quantize(_CENT_BILLIONTH)
+    if rounded == 0:
+        return "<$0.00000001"
+    return "$" + format(rounded.normalize(), "f")
+
+
+def format_latency(ms: int) -> str:
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def format_models(models: dict[str, int]) -> str:
+    if not models:
+        return "none"
+    return ", ".join(f"{name} ×{count}" if count > 1 else name for name, count in models.items())
+
+
+def footer(turn: TurnResult) -> str:
+    """`gemini:gemini-1.5-flash · simple · 812→64 tokens · $0.000081 · 1.2 s`."""
+    if turn.final is None:
+        return "no model call"
+    parts = [
+        f"{turn.provider}:{turn.model}",
+        turn.complexity or "—",
+        f"{turn.prompt_tokens:,}→{turn.completion_tokens:,} tokens",
+        format_cost(turn.cost_usd),
+        format_latency(turn.latency_ms),
+    ]
+    if len(turn.calls) > 1:
+        parts.append(f"{len(turn.calls)} calls")
+    if any(c.simulated for c in turn.calls):
+        parts.append("simulated")
+    return " · ".join(parts)
+
+
+def summary_lines(summary: RunSummary, agent: str) -> list[str]:
+    """The goodbye: turns, cost and models of this run, and how to resume."""
+    turns = f"{summary.turns} turn{'s' * (summary.turns != 1)}"
+    return [
+        f"Session {summary.session_id}: {turns} · {format_cost(summary.cost_usd)} · "
+        f"models: {format_models(summary.models)}",
+        f"Resume with: salesctl chat {agent} --session {summary.session_id}",
+    ]
+
+
+def usage_lines(usage: SessionUsage, session_id: str) -> list[str]:
+    """`/cost`: the session's tracked calls so far, across every run that used it."""
+    calls = f"{usage.calls} LLM call{'s' * (usage.calls != 1)}"
+    if usage.failed_calls:
+        calls += f" ({usage.failed_calls} failed)"
+    lines = [
+        f"Session {session_id}: {calls} · {usage.prompt_tokens:,} prompt + "
+        f"{usage.completion_tokens:,} completion tokens · {format_cost(usage.cost_usd)}",
+        f"Models: {format_models(usage.models)}",
+    ]
+    if usage.unpriced_calls:
+        lines.append(f"{usage.unpriced_calls} call(s) have no known price and are not in the sum")
+    return lines
+
+
+def routing_lines(decision: RoutingDecision, question: str) -> list[str]:
+    """`/model`: where the router would send the next question, and why."""
+    about = f"{question[:60]!r}" if question else "a new question"
+    lines = [f"For {about}: {decision.complexity} → {decision.provider}:{decision.model}"]
+    if decision.fallbacks:
+        lines.append("Fallbacks: " + ", ".join(decision.fallbacks))
+    lines.extend(f"  · {reason}" for reason in decision.reasons)
+    return lines
+
+
+def describe_call(call: ToolCall) -> str:
+    """`top_leads(limit=3)`."""
+    args = ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in call.arguments.items())
+    return f"{call.name}({args})"
+
+
+def history_lines(messages: Sequence[Message], width: int = 300) -> list[str]:
+    """`/history`: the conversation as the model sees it, tool results shortened."""
+    lines: list[str] = []
+    for message in messages:
+        if message.role == "user":
+            lines.append(f"you: {message.content}")
+        elif message.role == "assistant":
+            lines.extend(f"  → {describe_call(c)}" for c in message.tool_calls)
+            if message.content:
+                text = message.content.strip()
+                lines.append(f"agent: {text[:width]}{'…' if len(text) > width else ''}")
+        else:
+            lines.append(f"  ← tool result ({len(message.content):,} characters)")
+    return lines or ["(no messages yet)"]
