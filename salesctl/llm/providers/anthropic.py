@@ -150,7 +150,9 @@ class AnthropicProvider(SDKProvider):
         if request.system:
             kwargs["system"] = request.system
         if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
+            # The installed SDK's create() no longer takes `temperature`; the Messages API
+            # still does for the models that support it, so send it in the body as given.
+            kwargs["extra_body"] = {"temperature": request.temperature}
         tools = [
             {"name": t.name, "description": t.description, "input_schema": t.parameters}
             for t in request.tools

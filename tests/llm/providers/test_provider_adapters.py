@@ -134,6 +134,15 @@ async def test_system_prompt_is_sent_in_the_native_field(
 
 
 @pytest.mark.parametrize("name", PROVIDERS)
+async def test_a_temperature_reaches_every_provider(
+    name: str, sim: Simulator, providers: Providers
+) -> None:
+    response = await providers[name].complete(ask(name, temperature=0.2))
+    assert response.text.strip()
+    assert len(sim.ledger) == 1
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
 async def test_stream_yields_text_then_one_response_with_usage(
     name: str, sim: Simulator, providers: Providers
 ) -> None:
