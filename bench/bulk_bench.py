@@ -1,0 +1,254 @@
+"""Bulk throughput: `salesctl qualify --all` over thousands of leads against the simulator.
+
+Seeds a fresh database with N leads, starts the provider simulator with a fixed latency in
+this process, then runs the real command in child processes and measures the wall time, the
+in-run throughput against the ideal (concurrency / latency), the CPU time per lead (what
+caps throughput on a busy machine) and the peak RSS. Afterwards it checks the database:
+every lead done exactly once, one tracked call per lead, and the run costs adding up to
+the tracked costs.
+
+    .venv/bin/python -m bench.bulk_bench                        # both standard scenarios
+    .venv/bin/python -m bench.bulk_bench --leads 2000 --concurrency 32 --latency-ms 300
+    .venv/bin/python -m bench.bulk_bench --database-url postgresql://postgres@127.0.0.1/bench
+    .venv/bin/python -m bench.bulk_bench --leads 2000 --concurrency 16 --processes 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SCENARIOS = [(1000, 16, 300.0), (2000, 32, 300.0)]
+"""(leads, concurrency, simulator latency in ms): the issue's two runs."""
+
+DUMMY_KEYS = {"CEREBRAS_API_KEY": "csk-bench"}
+
+
+@dataclass
+class Result:
+    leads: int
+    concurrency: int
+    latency_ms: float
+    wall_s: float
+    run_s: float
+    done: int
+    failed: int
+    peak_rss_mb: float
+    cpu_s: float
+    ideal_leads_per_s: float
+    checks: list[str]
+    processes: int = 1
+
+    @property
+    def leads_per_s(self) -> float:
+        return self.done / self.run_s if self.run_s else 0.0
+
+
+async def seed(url: str, leads: int) -> None:
+    from sqlalchemy import insert
+
+    from salesctl.db import migrate
+    from salesctl.db.models import Lead
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+        industries = ["Software", "SaaS", "Retail", "Fintech", "Logistics"]
+        rows = [
+            {
+                "company_name": f"Company {i}",
+                "contact_title": "VP of Sales" if i % 3 else "CTO",
+                "industry": industries[i % len(industries)],
+                "employees": 20 + (i * 37) % 6000,
+                "region": "Germany" if i % 2 else "United States",
+                "notes": f"Lead {i}: asked about pricing; evaluating vendors this quarter.",
+            }
+            for i in range(leads)
+        ]
+        async with engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                await conn.execute(insert(Lead), rows[start : start + 500])
+    finally:
+        await engine.dispose()
+
+
+async def verify(url: str, leads: int, summary: dict[str, Any]) -> list[str]:
+    """What the database says about the run; each failed check is one line."""
+    from sqlalchemy import func, select
+
+    from salesctl.db.models import AgentRun, AICostTracking
+    from salesctl.db.session import create_engine, session_factory
+
+    problems: list[str] = []
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session:
+            per_lead = (
+                await session.execute(
+                    select(AgentRun.lead_id, func.count())
+                    .where(AgentRun.agent == "qualification", AgentRun.status == "ok")
+                    .group_by(AgentRun.lead_id)
+                )
+            ).all()
+            twice = [lead_id for lead_id, count in per_lead if count > 1]
+            if len(per_lead) != leads:
+                problems.append(f"{len(per_lead)} of {leads} leads done")
+            if twice:
+                problems.append(f"{len(twice)} leads done more than once, e.g. {twice[:5]}")
+            tracked = (
+                await session.execute(
+                    select(func.count(), func.count(func.distinct(AICostTracking.lead_id)))
+                )
+            ).one()
+            if tuple(tracked) != (leads, leads):
+                problems.append(f"tracking rows {tracked[0]} for {tracked[1]} leads")
+            run_cost = (await session.execute(select(func.sum(AgentRun.cost_usd)))).scalar()
+            tracked_cost = (
+                await session.execute(select(func.sum(AICostTracking.cost_usd)))
+            ).scalar()
+            shown = Decimal(str(summary["total_cost_usd"]))
+            if not (run_cost == tracked_cost == shown):
+                problems.append(
+                    f"costs differ: runs {run_cost}, tracked {tracked_cost}, shown {shown}"
+                )
+    finally:
+        await engine.dispose()
+    return problems
+
+
+def run_scenario(
+    leads: int,
+    concurrency: int,
+    latency_ms: float,
+    database_url: str | None,
+    processes: int = 1,
+) -> Result:
+    """Run `processes` copies of `qualify --all` at once (claims share the leads out)."""
+    from salesctl.config import normalise_database_url
+    from salesctl.llm.simulator import Simulator
+
+    home = Path(tempfile.mkdtemp(prefix="salesctl-bulk-bench-"))
+    url = normalise_database_url(database_url or f"sqlite:///{home / 'bench.db'}")
+    if database_url:
+        _recreate_postgres(url)
+    asyncio.run(seed(url, leads))
+    with Simulator(latency_ms=latency_ms) as sim:
+        env = {
+            **os.environ,
+            **DUMMY_KEYS,
+            **sim.env(),
+            "DATABASE_URL": url,
+            "SALESCTL_HOME": str(home),
+            "SALESCTL_CONFIG": str(home / "config.toml"),
+        }
+        args = ["qualify", "--all", "--concurrency", str(concurrency), "--json"]
+        started = time.perf_counter()
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-m", "salesctl", *args],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(processes)
+        ]
+        outputs, cpu_s, peak_rss = [], 0.0, 0
+        for child in children:
+            assert child.stdout is not None
+            outputs.append(child.stdout.read())
+            _, status, usage = os.wait4(child.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit(f"salesctl exited with {os.waitstatus_to_exitcode(status)}")
+            cpu_s += usage.ru_utime + usage.ru_stime
+            peak_rss = max(peak_rss, usage.ru_maxrss)
+        wall = time.perf_counter() - started
+    summaries = [json.loads(output)["summary"] for output in outputs]
+    total = {
+        "total_cost_usd": sum(Decimal(str(s["total_cost_usd"])) for s in summaries),
+    }
+    checks = asyncio.run(verify(url, leads, total))
+    return Result(
+        leads=leads,
+        concurrency=concurrency * processes,
+        latency_ms=latency_ms,
+        wall_s=wall,
+        run_s=max(s["elapsed_s"] for s in summaries),
+        done=sum(s["done"] for s in summaries),
+        failed=sum(s["failed"] for s in summaries),
+        peak_rss_mb=peak_rss / 1024,
+        cpu_s=cpu_s,
+        ideal_leads_per_s=concurrency * processes / (latency_ms / 1000)
+        if latency_ms
+        else float("inf"),
+        checks=checks,
+        processes=processes,
+    )
+
+
+def _recreate_postgres(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    async def recreate() -> None:
+        import asyncpg
+
+        target = make_url(url)
+        admin = target.set(drivername="postgresql", database="postgres")
+        conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{target.database}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int)
+    parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--latency-ms", type=float)
+    parser.add_argument(
+        "--database-url", help="PostgreSQL URL (the database is dropped and recreated)"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="Copies of the command sharing the run"
+    )
+    options = parser.parse_args()
+    scenarios = SCENARIOS
+    if options.leads or options.concurrency or options.latency_ms is not None:
+        scenarios = [
+            (options.leads or 2000, options.concurrency or 32, options.latency_ms or 300.0)
+        ]
+    print(
+        "| leads | processes × concurrency | latency | wall | in run | leads/s | ideal "
+        "| % of ideal | CPU per lead | peak RSS | checks |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for leads, concurrency, latency_ms in scenarios:
+        r = run_scenario(leads, concurrency, latency_ms, options.database_url, options.processes)
+        share = r.leads_per_s / r.ideal_leads_per_s * 100
+        checks = "ok" if not r.checks and r.failed == 0 else "; ".join(r.checks) or "failures"
+        print(
+            f"| {r.leads} | {r.processes} × {r.concurrency // r.processes} "
+            f"| {r.latency_ms:.0f} ms | {r.wall_s:.1f} s "
+            f"| {r.run_s:.1f} s | {r.leads_per_s:.1f} | {r.ideal_leads_per_s:.1f} "
+            f"| {share:.0f}% | {r.cpu_s / r.leads * 1000:.1f} ms | {r.peak_rss_mb:.0f} MB "
+            f"| {checks} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

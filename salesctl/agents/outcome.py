@@ -1,0 +1,126 @@
+"""Plain data an agent run produces: the LLM calls it made, how it failed, what it returned."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from salesctl.agents.context import AgentType
+from salesctl.llm.types import LLMResult
+
+FailureKind = Literal[
+    "not_found",
+    "invalid_input",
+    "invalid_output",
+    "config_error",
+    "provider_error",
+    "missing_api_key",
+    "budget_exceeded",
+    "claim_lost",
+    "aborted",
+    "internal",
+]
+FATAL_FAILURES: frozenset[FailureKind] = frozenset(
+    {"missing_api_key", "budget_exceeded", "config_error"}
+)
+"""Failures that would repeat for every lead, so a bulk run stops taking new leads."""
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """One tracked LLM call of a run, as the gateway reported it."""
+
+    provider: str
+    model: str
+    cost_usd: Decimal | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+    cache_hit: bool
+    tracking_id: str
+
+    @classmethod
+    def of(cls, result: LLMResult) -> CallRecord:
+        return cls(
+            provider=result.provider,
+            model=result.model,
+            cost_usd=result.cost_usd,
+            prompt_tokens=result.prompt_tokens,
+            completion_tokens=result.completion_tokens,
+            latency_ms=result.latency_ms,
+            cache_hit=result.cache_hit,
+            tracking_id=result.tracking_id,
+        )
+
+
+def run_cost(calls: list[CallRecord]) -> Decimal | None:
+    """The run's cost: the sum of its calls' costs, unknown (None) if any call's cost is."""
+    total = Decimal(0)
+    for call in calls:
+        if call.cost_usd is None:
+            return None
+        total += call.cost_usd
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFailure:
+    """Why an agent could not finish a lead; `message` is one line for the user."""
+
+    kind: FailureKind
+    message: str
+
+    @property
+    def fatal(self) -> bool:
+        return self.kind in FATAL_FAILURES
+
+
+@dataclass(slots=True)
+class AgentOutcome:
+    """One agent run on one lead: its result (when ok), failure (when not) and cost."""
+
+    agent: AgentType
+    lead_id: int
+    status: Literal["ok", "error"]
+    run_id: int | None
+    provider: str
+    model: str
+    calls: list[CallRecord] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    failure: LeadFailure | None = None
+    latency_ms: int = 0
+    company_name: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def cost_usd(self) -> Decimal | None:
+        return run_cost(self.calls)
+
+    @property
+    def llm_calls(self) -> int:
+        return len(self.calls)
+
+    def as_json(self) -> dict[str, Any]:
+        """The machine-readable record: run metadata, then the result's fields at top level."""
+        data: dict[str, Any] = {
+            "lead_id": self.lead_id,
+            "agent": self.agent,
+            "status": self.status,
+            "run_id": self.run_id,
+            "company_name": self.company_name,
+            "provider": self.calls[-1].provider if self.calls else self.provider,
+            "model": self.calls[-1].model if self.calls else self.model,
+            "cost_usd": self.cost_usd,
+            "llm_calls": self.llm_calls,
+            "latency_ms": self.latency_ms,
+        }
+        if self.failure is not None:
+            data["error"] = self.failure.message
+            data["error_kind"] = self.failure.kind
+        if self.result is not None:
+            data.update({k: v for k, v in self.result.items() if k not in data})
+        return data

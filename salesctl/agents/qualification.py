@@ -1,0 +1,120 @@
+"""QualificationAgent: scores a lead 0–100 against the ideal customer profile.
+
+load_lead → match_profile → score_lead → check_score → save_score
+
+The model proposes a score; the profile match is computed here, the tier is derived from the
+profile's thresholds (never taken from the model), and a lead hitting a disqualifier is
+capped below warm, so the saved reasoning always names what the lead meets and misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph.graph import StateGraph
+from langgraph.runtime import Runtime
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from salesctl.agents.base import LeadAgent, LeadState, add_chain, load_lead, save_output
+from salesctl.agents.context import AgentContext
+from salesctl.agents.icp import ProfileMatch, match_profile, tier_for
+from salesctl.agents.prompts import qualification_prompt
+from salesctl.agents.schemas import QualificationAnswer
+from salesctl.agents.store import LeadValues, merged_insights
+from salesctl.agents.structured import ask_structured
+from salesctl.db.base import utcnow
+
+MAX_TOKENS = 600
+
+
+class State(LeadState, total=False):
+    profile_match: ProfileMatch
+    answer: QualificationAnswer
+    qualification: dict[str, Any]
+
+
+async def match_lead_to_profile(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Decide, by rule, which parts of the ideal customer profile the lead meets."""
+    return {"profile_match": match_profile(state["lead"], runtime.context.settings.icp)}
+
+
+async def score_lead(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Ask the model for a score, reasoning and signals."""
+    icp = runtime.context.settings.icp
+    prompt = qualification_prompt(state["lead"], icp, state["profile_match"])
+    asked = await ask_structured(
+        runtime.context, QualificationAnswer, prompt, max_tokens=MAX_TOKENS
+    )
+    if asked.value is None:
+        return {"calls": asked.calls, "failure": asked.failure}
+    return {"calls": asked.calls, "answer": asked.value}
+
+
+async def check_score(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Derive the tier from the thresholds, cap disqualified leads, name met and missed parts."""
+    icp = runtime.context.settings.icp
+    match, answer = state["profile_match"], state["answer"]
+    score = answer.score
+    notes = []
+    if match.disqualified_by:
+        capped = min(score, max(icp.warm_threshold - 1, 0))
+        if capped != score:
+            notes.append(f"Score capped from {score} to {capped}: the profile disqualifies it.")
+        score = capped
+    reasoning = " ".join([match.describe(), *notes, answer.reasoning])
+    return {
+        "qualification": {
+            "score": score,
+            "tier": tier_for(score, icp),
+            "reasoning": reasoning,
+            "signals": answer.signals,
+            "model_score": answer.score,
+            "met": match.met,
+            "missed": match.missed,
+            "unknown": match.unknown,
+            "disqualified_by": list(match.disqualified_by),
+        }
+    }
+
+
+async def save_score(state: State, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Write the score, tier and reasoning on the lead, and the run's record, together."""
+    result = state["qualification"]
+
+    async def apply(session: AsyncSession, lead: Mapping[str, Any]) -> LeadValues:
+        details = {k: result[k] for k in ("signals", "met", "missed", "unknown", "model_score")}
+        return {
+            "qualification_score": result["score"],
+            "qualification_tier": result["tier"],
+            "qualification_reasoning": result["reasoning"],
+            "qualified_at": utcnow(),
+            "insights": merged_insights(lead, "qualification", details),
+        }
+
+    return await save_output(runtime, state, result, apply)
+
+
+def build_graph() -> StateGraph[State, AgentContext, Any, Any]:
+    graph = StateGraph(State, context_schema=AgentContext)
+    graph.add_node("load_lead", load_lead)
+    graph.add_node("match_profile", match_lead_to_profile)
+    graph.add_node("score_lead", score_lead)
+    graph.add_node("check_score", check_score)
+    graph.add_node("save_score", save_score)
+    add_chain(
+        graph,
+        *("load_lead", "match_profile", "score_lead", "check_score", "save_score"),
+        can_fail=("load_lead", "score_lead", "save_score"),
+    )
+    return graph
+
+
+class QualificationAgent(LeadAgent):
+    """Scores leads against the ideal customer profile (default: Cerebras llama3.1-8b)."""
+
+    agent_type = "qualification"
+
+    @classmethod
+    def build_graph(cls) -> StateGraph[Any, Any, Any, Any]:
+        return build_graph()

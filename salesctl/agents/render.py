@@ -1,0 +1,330 @@
+"""Rich renderables for agent results, run summaries, estimates and the ICP (no I/O here)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from salesctl.agents.estimate import RunEstimate
+    from salesctl.agents.outcome import AgentOutcome
+    from salesctl.agents.runner import RunSummary
+    from salesctl.config import ICPSettings
+
+DASH = "—"
+TIER_STYLES = {"hot": "bold red", "warm": "bold yellow", "cold": "bold blue"}
+GAUGE_WIDTH = 20
+_QUANTUM = Decimal("1e-10")
+
+
+def usd(amount: Decimal | None) -> str:
+    """Exact dollars, every digit the cost has (to 1e-10); unknown is "—", never $0."""
+    if amount is None:
+        return DASH
+    whole, _, fraction = format(amount.quantize(_QUANTUM).normalize(), "f").partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
+
+
+def latency(ms: float | None) -> str:
+    if ms is None:
+        return DASH
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def score_gauge(score: int, tier: str) -> Text:
+    """`█████████████████░░░ 85/100 HOT`, coloured by tier."""
+    filled = round(score / 100 * GAUGE_WIDTH)
+    style = TIER_STYLES.get(tier, "bold")
+    gauge = Text("█" * filled, style=style)
+    gauge.append("░" * (GAUGE_WIDTH - filled), style="dim")
+    gauge.append(f" {score}/100 ")
+    gauge.append(tier.upper(), style=style)
+    return gauge
+
+
+def _footer(outcome: AgentOutcome) -> str:
+    provider = outcome.calls[-1].provider if outcome.calls else outcome.provider
+    model = outcome.calls[-1].model if outcome.calls else outcome.model
+    calls = f"{outcome.llm_calls} call" + ("s" if outcome.llm_calls != 1 else "")
+    return f"{provider}:{model} · {usd(outcome.cost_usd)} · {calls} · {latency(outcome.latency_ms)}"
+
+
+def _title(outcome: AgentOutcome) -> str:
+    name = f" · {outcome.company_name}" if outcome.company_name else ""
+    return f"{outcome.agent} · lead {outcome.lead_id}{name}"
+
+
+def _bullets(items: list[Any], render: Any = str) -> Text:
+    text = Text()
+    for index, item in enumerate(items):
+        if index:
+            text.append("\n")
+        text.append("• " + render(item))
+    return text if items else Text(DASH, style="dim")
+
+
+def _section(heading: str, body: RenderableType | str) -> Group:
+    return Group(Text(heading, style="bold"), body, Text(""))
+
+
+def outcome_panel(outcome: AgentOutcome) -> Panel:
+    """One lead's result (or failure) as a panel."""
+    if not outcome.ok or outcome.result is None:
+        reason = outcome.failure.message if outcome.failure else "no result"
+        body = Text(f"failed: {reason}", style="red")
+        return Panel(
+            body, title=Text(_title(outcome)), subtitle=Text(_footer(outcome)), border_style="red"
+        )
+    renderer = _RESULT_RENDERERS.get(outcome.agent, _generic)
+    return Panel(
+        Group(*renderer(outcome.result)),
+        title=Text(_title(outcome)),
+        subtitle=Text(_footer(outcome)),
+        title_align="left",
+        subtitle_align="right",
+    )
+
+
+def _qualification(result: dict[str, Any]) -> list[RenderableType]:
+    parts: list[RenderableType] = [score_gauge(result["score"], result["tier"]), Text("")]
+    parts.append(_section("Reasoning", Text(result["reasoning"])))
+    if result.get("signals"):
+        parts.append(_section("Signals", _bullets(result["signals"])))
+    return parts
+
+
+def _enrichment(result: dict[str, Any]) -> list[RenderableType]:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    for label, key in (
+        ("industry", "industry"),
+        ("employees", "employee_count"),
+        ("headquarters", "headquarters"),
+        ("region", "region"),
+        ("founded", "founded_year"),
+        ("funding", "funding"),
+        ("revenue", "revenue_range"),
+        ("confidence", "confidence"),
+    ):
+        value = result.get(key)
+        facts.add_row(label, Text(DASH if value in (None, "") else str(value)))
+    facts.add_row("technologies", Text(", ".join(result.get("technologies") or []) or DASH))
+    people = [f"{d['name']} ({d['title']})" for d in result.get("decision_makers") or []]
+    facts.add_row("decision makers", Text("; ".join(people) or DASH))
+    facts.add_row("sources", Text(", ".join(result.get("sources") or []) or DASH))
+    if result.get("filled_fields"):
+        facts.add_row("filled on lead", Text(", ".join(result["filled_fields"])))
+    return [Text(result.get("description") or "", style="italic"), Text(""), facts]
+
+
+def _growth(result: dict[str, Any]) -> list[RenderableType]:
+    return [
+        _section("Summary", Text(result["summary"])),
+        _section(
+            "Expansion opportunities",
+            _bullets(
+                result["expansion_opportunities"], lambda o: f"{o['title']}: {o['rationale']}"
+            ),
+        ),
+        _section(
+            "Competitors", _bullets(result["competitors"], lambda c: f"{c['name']}: {c['note']}")
+        ),
+        _section("Risks", _bullets(result["risks"])),
+        _section("Recommended plays", _bullets(result["recommended_plays"])),
+    ]
+
+
+def _marketing(result: dict[str, Any]) -> list[RenderableType]:
+    messaging = result["messaging"]
+    sequence = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+    sequence.add_column("#", justify="right")
+    sequence.add_column("day", justify="right")
+    sequence.add_column("subject")
+    for touch in result["email_sequence"]:
+        sequence.add_row(str(touch.get("step", "")), str(touch["day"]), Text(touch["subject"]))
+    return [
+        _section("Audience", Text(result["audience"])),
+        _section("Value proposition", Text(messaging["value_proposition"])),
+        _section("Pain points", _bullets(messaging["pain_points"])),
+        _section("Email sequence", sequence),
+        Text(f"Call to action: {result['call_to_action']}", style="bold"),
+    ]
+
+
+def _bdr(result: dict[str, Any]) -> list[RenderableType]:
+    outreach = result["outreach"]
+    return [
+        _section("Outreach", Text(f"Subject: {outreach['subject']}\n\n{outreach['body']}")),
+        _section("Proposed slots", _bullets(result["proposed_slots"], _slot)),
+        _section(
+            "Follow-up plan",
+            _bullets(result["follow_up_plan"], _follow_up),
+        ),
+        Text(
+            f"Next step on the deal: {result['deal_next_step']}"
+            + (f" (saved on deal {result['deal_id']})" if result.get("deal_id") else ""),
+            style="bold",
+        ),
+    ]
+
+
+def _slot(iso: str) -> str:
+    """`Tue 24 Nov 2026, 10:00 +00:00` from an ISO timestamp (as given if it is not one)."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    offset = moment.strftime("%z")
+    zone = f"{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{moment.strftime('%a %d %b %Y, %H:%M')} {zone}".strip()
+
+
+def _follow_up(step: dict[str, Any]) -> str:
+    return f"day {step['day']} · {step['channel']}: {step['action']}"
+
+
+def _commitment(item: dict[str, Any]) -> str:
+    due = f" (by {item['due']})" if item.get("due") else ""
+    return f"{item['owner']}: {item['commitment']}{due}"
+
+
+def _conversation(result: dict[str, Any]) -> list[RenderableType]:
+    sentiment_style = {"positive": "green", "negative": "red", "mixed": "yellow"}
+    return [
+        _section("Summary", Text(result["summary"])),
+        Text.assemble(
+            ("Sentiment: ", "bold"),
+            (result["sentiment"], sentiment_style.get(result["sentiment"], "")),
+        ),
+        Text(""),
+        _section(
+            "Objections",
+            _bullets(
+                result["objections"], lambda o: f"{o['objection']} → {o['suggested_response']}"
+            ),
+        ),
+        _section(
+            "Commitments",
+            _bullets(result["commitments"], _commitment),
+        ),
+        _section("Next steps", _bullets(result["next_steps"])),
+    ]
+
+
+def _generic(result: dict[str, Any]) -> list[RenderableType]:
+    return [Text(str(result))]
+
+
+_RESULT_RENDERERS = {
+    "qualification": _qualification,
+    "enrichment": _enrichment,
+    "growth": _growth,
+    "marketing": _marketing,
+    "bdr": _bdr,
+    "conversation": _conversation,
+}
+
+
+def summary_table(summary: RunSummary) -> Group:
+    """The end-of-run table: done, failed (with reasons), cost, cost per lead, latency."""
+    table = Table(
+        title=Text(f"{summary.agent} · {summary.selection}"),
+        show_header=False,
+        title_justify="left",
+        padding=(0, 2),
+    )
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    unpriced = f" (+{summary.unpriced_leads} unpriced)" if summary.unpriced_leads else ""
+    rows = [
+        ("model", f"{summary.provider}:{summary.model}"),
+        ("done", str(summary.done)),
+        ("failed", str(summary.failed)),
+        ("LLM calls", str(summary.llm_calls)),
+        ("total cost", usd(summary.total_cost_usd) + unpriced),
+        ("cost per lead", usd(summary.cost_per_lead_usd)),
+        ("average latency", latency(summary.avg_latency_ms)),
+        ("elapsed", f"{summary.elapsed_s:.1f} s"),
+    ]
+    if summary.stopped_by:
+        stopped = summary.stopped_by + (f": {summary.stop_message}" if summary.stop_message else "")
+        rows.append(("stopped by", stopped + (" (aborted)" if summary.aborted else "")))
+    for label, value in rows:
+        table.add_row(label, Text(value))
+    parts: list[RenderableType] = [table]
+    if summary.failures:
+        failures = Table(title="failed leads", title_justify="left", header_style="bold")
+        failures.add_column("lead", justify="right")
+        failures.add_column("reason", overflow="fold")
+        for outcome in summary.failures[:50]:
+            reason = outcome.failure.message if outcome.failure else "unknown"
+            failures.add_row(str(outcome.lead_id), Text(reason))
+        if len(summary.failures) > 50:
+            failures.add_row("…", f"and {len(summary.failures) - 50} more (see --json)")
+        parts.append(failures)
+    return Group(*parts)
+
+
+def estimate_table(estimate: RunEstimate) -> Group:
+    """Expected tokens and cost for the chosen model and the alternatives."""
+    table = Table(
+        title=Text(f"estimate · {estimate.agent} · {estimate.selection} · {estimate.leads} leads"),
+        title_justify="left",
+        header_style="bold",
+    )
+    table.add_column("model", overflow="fold")
+    table.add_column("input tokens", justify="right")
+    table.add_column("output tokens", justify="right")
+    table.add_column("expected cost", justify="right")
+    table.add_column("price source")
+    for model in estimate.models:
+        name = f"{model.provider}:{model.model}" + ("  ← chosen" if model.chosen else "")
+        style = "bold" if model.chosen else None
+        table.add_row(
+            Text(name),
+            f"{model.input_tokens:,}",
+            f"{model.output_tokens:,}",
+            usd(model.cost_usd),
+            model.price_source,
+            style=style,
+        )
+    notes = [
+        f"Per lead: ~{estimate.avg_input_tokens:,} input tokens (prompt size of "
+        f"{estimate.sampled} sampled leads), ~{estimate.avg_output_tokens:,} output tokens "
+        f"({estimate.output_basis}). Repairs and cache hits not included; nothing was spent.",
+    ]
+    for recent in estimate.recent:
+        notes.append(
+            f"Recent runs on {recent.provider}:{recent.model}: {recent.runs} leads, "
+            f"{usd(recent.avg_cost_usd)} per lead on average."
+        )
+    return Group(table, Text("\n".join(notes), style="dim"))
+
+
+def icp_table(icp: ICPSettings, source: str) -> Table:
+    """The ideal customer profile the qualification agent scores against."""
+    table = Table(
+        title=Text(f"ideal customer profile ({source})"),
+        show_header=False,
+        title_justify="left",
+        padding=(0, 2),
+    )
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    table.add_row("target industries", Text(", ".join(icp.target_industries) or DASH))
+    table.add_row("employees", f"{icp.employee_min:,}–{icp.employee_max:,}")
+    table.add_row("regions", Text(", ".join(icp.regions) or DASH))
+    table.add_row("buyer titles", Text(", ".join(icp.buyer_titles) or DASH))
+    table.add_row("disqualifiers", Text(", ".join(icp.disqualifiers) or DASH))
+    table.add_row("hot", f"score ≥ {icp.hot_threshold}")
+    table.add_row("warm", f"score ≥ {icp.warm_threshold}")
+    table.add_row("cold", f"score < {icp.warm_threshold}")
+    return table

@@ -1,0 +1,87 @@
+"""Rich output for agent results and run summaries, rendered to plain fixed-width text."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.console import Console, RenderableType
+
+from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure
+from salesctl.agents.render import outcome_panel, summary_table, usd
+from salesctl.agents.runner import RunSummary
+
+
+def text_of(renderable: RenderableType) -> str:
+    console = Console(width=90, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def call(cost: str | None) -> CallRecord:
+    return CallRecord(
+        "cerebras", "llama3.1-8b", Decimal(cost) if cost else None, 500, 40, 300, False, "t"
+    )
+
+
+def outcome(lead_id: int, **kwargs: object) -> AgentOutcome:
+    return AgentOutcome(
+        agent="qualification",
+        lead_id=lead_id,
+        status="ok" if "failure" not in kwargs else "error",
+        run_id=lead_id,
+        provider="cerebras",
+        model="llama3.1-8b",
+        latency_ms=400,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_a_qualified_lead_shows_gauge_tier_reasoning_and_cost() -> None:
+    shown = outcome(
+        7,
+        company_name="Acme [beta]",
+        calls=[call("0.0000621")],
+        result={"score": 80, "tier": "hot", "reasoning": "Meets: industry.", "signals": ["[red]x"]},
+    )
+
+    text = text_of(outcome_panel(shown))
+
+    assert "qualification · lead 7 · Acme [beta]" in text
+    assert "████████████████░░░░ 80/100 HOT" in text
+    assert "Meets: industry." in text
+    assert "• [red]x" in text
+    assert "cerebras:llama3.1-8b · $0.0000621 · 1 call · 400 ms" in text
+
+
+def test_the_summary_counts_costs_and_names_failures() -> None:
+    summary = RunSummary(
+        agent="qualification",
+        provider="cerebras",
+        model="llama3.1-8b",
+        selection="all leads",
+        worker_id="w",
+        total=3,
+        outcomes=[
+            outcome(1, calls=[call("0.0001")], result={}),
+            outcome(2, calls=[call("0.0002"), call("0.0001")], result={}),
+            outcome(3, calls=[call(None)], failure=LeadFailure("provider_error", "HTTP 500 [x]")),
+        ],
+        elapsed_s=2.0,
+    )
+
+    text = text_of(summary_table(summary))
+
+    assert (summary.done, summary.failed) == (2, 1)
+    assert summary.total_cost_usd == Decimal("0.0004")
+    assert summary.cost_per_lead_usd == Decimal("0.0002")
+    assert "$0.0004 (+1 unpriced)" in text
+    assert "HTTP 500 [x]" in text
+    assert summary.as_json()["failures"] == [
+        {"lead_id": 3, "kind": "provider_error", "error": "HTTP 500 [x]"}
+    ]
+
+
+def test_unknown_cost_is_a_dash_not_zero() -> None:
+    assert usd(None) == "—"
+    assert usd(Decimal("0")) == "$0.00"
+    assert usd(Decimal("0.000000075")) == "$0.000000075"
