@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -81,3 +82,6 @@ class BudgetExceeded(SalesctlError):
 
 class InvalidModelOutput(SalesctlError):
     """The model's answer did not fit the requested structure, even after a repair attempt."""
+
+    spent_usd: Decimal | None = None
+    """What the failed attempts cost together (each is also tracked on its own row)."""

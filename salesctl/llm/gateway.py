@@ -415,12 +415,19 @@ class CostOptimizedLLMProvider:
             use_cache=False,
         )
         repaired, still = await self._complete(repair_call)
+        spent = _total_cost(result, repaired)
         if still is not None:
-            raise InvalidModelOutput(
+            error = InvalidModelOutput(
                 f"{repaired.provider}:{repaired.model} did not return JSON matching the schema "
                 f"after a repair attempt ({still}); tracking ids {result.tracking_id}, "
                 f"{repaired.tracking_id}"
             )
+            error.spent_usd = spent
+            raise error
+        # The caller asked once: its result accounts for both tracked calls.
+        repaired.prompt_tokens += result.prompt_tokens
+        repaired.completion_tokens += result.completion_tokens
+        repaired.cost_usd = spent
         repaired.extra["repaired_from"] = result.tracking_id
         return repaired
 
@@ -821,6 +828,12 @@ def _schema(response_schema: Any) -> tuple[dict[str, Any] | None, Any]:
         "response_schema must be a JSON-schema dict or a pydantic model class, "
         f"not {type(response_schema).__name__}"
     )
+
+
+def _total_cost(*results: LLMResult) -> Decimal | None:
+    """What several tracked calls cost together; unknown if any of them is unpriced."""
+    costs = [r.cost_usd for r in results]
+    return None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
 
 
 def _unfenced(text: str) -> str:

@@ -437,7 +437,11 @@ async def test_structured_output_is_repaired_once(engine, scripted, reply) -> No
     assert result.json == {"score": 82, "tier": "hot"}
     assert cerebras.requests[0].response_schema == Score.model_json_schema()
     assert "not valid for the required JSON schema" in cerebras.requests[1].messages[-1].content
-    assert len(await tracked(engine)) == 2
+    rows = await tracked(engine)
+    assert len(rows) == 2
+    # One question from the caller: its result accounts for both tracked calls.
+    assert result.cost_usd == sum(row.cost_usd for row in rows)
+    assert result.completion_tokens == sum(row.completion_tokens for row in rows)
 
 
 async def test_structured_output_in_a_code_fence_is_unwrapped(engine, scripted, reply) -> None:  # type: ignore[no-untyped-def]
@@ -458,12 +462,14 @@ async def test_structured_output_that_stays_invalid_raises(engine, scripted, rep
             "cerebras", reply("nope", model="llama3.1-8b"), reply("still no", model="llama3.1-8b")
         ),
     )
-    with pytest.raises(InvalidModelOutput, match="repair attempt"):
+    with pytest.raises(InvalidModelOutput, match="repair attempt") as failure:
         await llm.complete(
             prompt="Qualify TechCorp", config=QUALIFY, response_schema={"type": "object"}
         )
     await llm.aclose()
-    assert len(await tracked(engine)) == 2
+    rows = await tracked(engine)
+    assert len(rows) == 2
+    assert failure.value.spent_usd == sum(row.cost_usd for row in rows)
 
 
 async def test_tools_go_in_and_tool_calls_come_out(engine, scripted, reply) -> None:  # type: ignore[no-untyped-def]
