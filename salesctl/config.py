@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     store_prompts: StorePrompts = "full"
     cache_ttl_seconds: int = Field(24 * 3600, ge=0)
     timezone: str = "UTC"
+    serve_token: SecretStr | None = None
+    """Bearer token `salesctl serve` requires (mandatory off loopback): SALESCTL_SERVE_TOKEN."""
 
     providers: dict[str, ProviderOptions] = {}
     pricing: dict[str, PriceOverride] = {}

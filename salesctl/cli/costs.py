@@ -1,0 +1,303 @@
+"""`salesctl costs` (the report) and `costs export|prune|savings|outcomes`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import typer
+
+from salesctl.cli import _runtime
+from salesctl.cli._console import err, out, print_json
+from salesctl.cli.maintenance import flush_command
+
+if TYPE_CHECKING:
+    from salesctl.reports.filters import CostFilters
+
+app = typer.Typer(
+    help="AI cost reports: totals, agents, leads, providers, cache, daily chart.",
+    invoke_without_command=True,
+)
+
+GROUPINGS = ("day", "week", "month", "user")
+DATES = "ISO date or time, or 7d, 24h, today, yesterday, this-month, last-month"
+
+
+def _since() -> typer.models.OptionInfo:
+    return typer.Option(None, "--since", help=f"Start ({DATES}); default: the last 30 days.")
+
+
+def _until() -> typer.models.OptionInfo:
+    return typer.Option(None, "--until", help="End (a date includes that whole day).")
+
+
+def _agent() -> typer.models.OptionInfo:
+    return typer.Option(None, "--agent", help="Only this agent type (repeatable).")
+
+
+def _filters(
+    *,
+    since: str | None,
+    until: str | None,
+    agent: list[str] | None,
+    lead: int | None,
+    provider: str | None,
+    model: str | None,
+    session: str | None,
+    user: str | None,
+) -> CostFilters:
+    from salesctl.config import get_settings
+    from salesctl.reports.filters import build_filters
+
+    with _runtime.user_errors():
+        return build_filters(
+            settings=get_settings(),
+            since=since,
+            until=until,
+            agents=agent or (),
+            lead_id=lead,
+            provider=provider,
+            model=model,
+            session_id=session,
+            user_id=user,
+        )
+
+
+@app.callback()
+def costs(
+    ctx: typer.Context,
+    since: str | None = _since(),
+    until: str | None = _until(),
+    agent: list[str] | None = _agent(),
+    lead: int | None = typer.Option(None, "--lead", help="Only calls for this lead id."),
+    provider: str | None = typer.Option(None, "--provider", help="Only this provider."),
+    model: str | None = typer.Option(None, "--model", help="Only this model."),
+    session: str | None = typer.Option(None, "--session", help="Only this chat session."),
+    user: str | None = typer.Option(None, "--user", help="Only this user (rep)."),
+    by: str = typer.Option(
+        "day", "--by", help="Chart per day, week or month; `user` adds the per-rep view."
+    ),
+    top: int = typer.Option(10, "--top", min=0, help="Leads (and reps) to list; 0 for all."),
+    percentiles: bool = typer.Option(
+        False, "--percentiles", help="Add p50/p95 latency and cost per agent (reads detail rows)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the seed's analytics JSON."),
+) -> None:
+    """What AI calls cost: totals, by agent, lead, provider/model, cache, and a daily chart.
+
+    Days are cut in the configured time zone (setting `timezone`, UTC by default).
+
+    Example:
+        salesctl costs --since 2025-01-15
+        salesctl costs --since 7d --agent qualification --by week --json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from salesctl.errors import InvalidInput
+    from salesctl.reports.costs import ReportOptions, cost_report
+    from salesctl.reports.render import render_cost_report
+
+    with _runtime.user_errors():
+        if by not in GROUPINGS:
+            raise InvalidInput(f"--by {by!r} is not one of: {', '.join(GROUPINGS)}")
+    filters = _filters(
+        since=since,
+        until=until,
+        agent=agent,
+        lead=lead,
+        provider=provider,
+        model=model,
+        session=session,
+        user=user,
+    )
+    options = ReportOptions(
+        granularity="day" if by == "user" else by,  # type: ignore[arg-type]
+        top=top,
+        by_user=by == "user",
+        percentiles=percentiles,
+    )
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await cost_report(rt.engine, filters, options)
+
+    report = _runtime.run(go)
+    if json_output:
+        print_json(report)
+        return
+    out().print(render_cost_report(report))
+
+
+@app.command("export")
+def export(
+    fmt: str = typer.Option("csv", "--format", help="csv or jsonl."),
+    since: str | None = _since(),
+    until: str | None = _until(),
+    agent: list[str] | None = _agent(),
+    lead: int | None = typer.Option(None, "--lead"),
+    provider: str | None = typer.Option(None, "--provider"),
+    model: str | None = typer.Option(None, "--model"),
+    session: str | None = typer.Option(None, "--session"),
+    user: str | None = typer.Option(None, "--user"),
+    with_text: bool = typer.Option(
+        False, "--with-text", help="Include prompt and completion text (may be large)."
+    ),
+) -> None:
+    """Stream the tracked calls as CSV or JSON lines to stdout (constant memory).
+
+    Example:
+        salesctl costs export --format csv --since this-month > calls.csv
+        salesctl costs export --format jsonl --agent sr-bdr --since 7d | jq .cost_usd
+    """
+    from salesctl.errors import InvalidInput
+    from salesctl.reports.export import export_calls
+
+    with _runtime.user_errors():
+        if fmt not in ("csv", "jsonl"):
+            raise InvalidInput(f"--format {fmt!r} is not one of: csv, jsonl")
+    filters = _filters(
+        since=since,
+        until=until,
+        agent=agent,
+        lead=lead,
+        provider=provider,
+        model=model,
+        session=session,
+        user=user,
+    )
+
+    async def go(rt: _runtime.Runtime) -> int:
+        return await export_calls(
+            rt.engine,
+            filters,
+            fmt=fmt,
+            stream=sys.stdout,
+            with_text=with_text,  # type: ignore[arg-type]
+        )
+
+    written = _runtime.run(go)
+    err().print(f"{written:,} call(s) exported", style="dim")
+
+
+@app.command("prune")
+def prune(
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Delete detail rows older than this (e.g. 90d)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Delete old detail rows in batches; the hourly rollups keep their sums.
+
+    Reports over pruned periods still add up (to the hour); exports, session/user filters
+    and percentiles only see the rows kept.
+
+    Example:
+        salesctl costs prune --older-than 90d
+    """
+    from datetime import UTC, datetime
+
+    from salesctl.config import get_settings
+    from salesctl.errors import InvalidInput
+    from salesctl.reports.filters import load_zone, parse_time
+    from salesctl.reports.rollups import prune as prune_rows
+
+    with _runtime.user_errors():
+        now = datetime.now(UTC)
+        before = parse_time(
+            older_than, zone=load_zone(get_settings().timezone), now=now, flag="--older-than"
+        )
+        if before > now:
+            raise InvalidInput(f"--older-than {older_than!r} is in the future")
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await prune_rows(rt.engine, before=before)
+
+    result = _runtime.run(go)
+    if json_output:
+        print_json(result)
+        return
+    out().print(
+        f"[green]✓[/] deleted {result.deleted:,} detail row(s) before "
+        f"{result.cutoff.isoformat()} (rollups kept)"
+    )
+    if result.kept_unfolded:
+        err().print(f"{result.kept_unfolded:,} older row(s) kept: not folded into the rollups yet")
+
+
+@app.command("savings")
+def savings(
+    since: str | None = _since(),
+    until: str | None = _until(),
+    agent: list[str] | None = _agent(),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """What the smart router and the cache saved, against what was actually spent.
+
+    Every routed call is re-priced at the premium tier's model, every cache hit at its
+    original price.
+
+    Example:
+        salesctl costs savings --since this-month
+    """
+    from salesctl.reports.render import render_savings
+    from salesctl.reports.savings import savings_report
+
+    filters = _filters(
+        since=since,
+        until=until,
+        agent=agent,
+        lead=None,
+        provider=None,
+        model=None,
+        session=None,
+        user=None,
+    )
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await savings_report(rt.engine, filters, settings=rt.settings)
+
+    report = _runtime.run(go)
+    if json_output:
+        print_json(report)
+        return
+    out().print(render_savings(report))
+
+
+@app.command("outcomes")
+def outcomes(
+    since: str | None = _since(),
+    until: str | None = _until(),
+    agent: list[str] | None = _agent(),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Unit economics: AI cost per qualified lead, hot lead, meeting-stage deal and won deal.
+
+    By agent and by month; months are cut in the configured time zone.
+
+    Example:
+        salesctl costs outcomes --since 2025-01-01
+    """
+    from salesctl.reports.outcomes import outcome_report
+    from salesctl.reports.render import render_outcomes
+
+    filters = _filters(
+        since=since,
+        until=until,
+        agent=agent,
+        lead=None,
+        provider=None,
+        model=None,
+        session=None,
+        user=None,
+    )
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await outcome_report(rt.engine, filters)
+
+    report = _runtime.run(go)
+    if json_output:
+        print_json(report)
+        return
+    out().print(render_outcomes(report))
+
+
+app.command("flush")(flush_command)

@@ -1,0 +1,1 @@
+"""Cost analytics: report queries over the rollups, savings, outcomes and budgets."""

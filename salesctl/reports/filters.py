@@ -1,0 +1,284 @@
+"""What a report covers: the filter set, and dates as people type them.
+
+Times are parsed in the configured time zone (`settings.timezone`, UTC by default) and kept
+as aware UTC datetimes. A window is half-open, `[since, until)`; `until=None` means open-ended.
+A date given as `--until` includes that whole day, a datetime includes that instant.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from salesctl.errors import ConfigError, InvalidInput
+
+if TYPE_CHECKING:
+    from salesctl.config import Settings
+
+Granularity = Literal["day", "week", "month"]
+GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
+
+AGENT_TYPES: tuple[str, ...] = (
+    "qualification",
+    "enrichment",
+    "growth",
+    "marketing",
+    "bdr",
+    "conversation",
+    "sr_bdr",
+    "pipeline_manager",
+    "customer_success",
+)
+"""The agent types salesctl's own agents write into tracking rows."""
+
+CHAT_AGENT_ALIASES = {"sr-bdr": "sr_bdr", "pipeline": "pipeline_manager", "cs": "customer_success"}
+"""The names `salesctl chat` uses for the chat agents."""
+
+CLI_NAMES = {
+    "since": "--since",
+    "until": "--until",
+    "agents": "--agent",
+    "lead_id": "--lead",
+    "provider": "--provider",
+}
+"""How errors name each filter; the HTTP API passes its query parameter names instead."""
+
+DEFAULT_DAYS = 30
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
+_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+DATE_HELP = "2025-01-15, 2025-01-15T09:30, 7d, 24h, today, yesterday, this-month, last-month"
+
+
+class InvalidFilter(InvalidInput):
+    """A filter value that cannot be used; `field` says which one."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class CostFilters:
+    """Which tracked calls a report covers; the time zone says where days begin."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    agents: tuple[str, ...] = ()
+    lead_id: int | None = None
+    provider: str | None = None
+    model: str | None = None
+    session_id: str | None = None
+    user_id: str | None = None
+    timezone: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return load_zone(self.timezone)
+
+    def echo(self) -> dict[str, object]:
+        """The filters as given, for the JSON output."""
+        return {
+            "since": self.since,
+            "until": self.until,
+            "agent_type": list(self.agents) or None,
+            "lead_id": self.lead_id,
+            "provider": self.provider,
+            "model": self.model,
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+        }
+
+
+def load_zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` (`settings.timezone`), or a ConfigError naming the fix."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown time zone {name!r} in setting 'timezone': use an IANA name like "
+            "'UTC' or 'Europe/Berlin'"
+        ) from exc
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant `day` begins in `zone`, as aware UTC."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.astimezone(zone).date()
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def period_start(day: date, granularity: Granularity) -> date:
+    """The first day of the day/week (Monday)/month containing `day`."""
+    if granularity == "week":
+        return day - timedelta(days=day.weekday())
+    if granularity == "month":
+        return month_start(day)
+    return day
+
+
+def next_period(day: date, granularity: Granularity) -> date:
+    if granularity == "week":
+        return day + timedelta(weeks=1)
+    if granularity == "month":
+        return next_month(day)
+    return day + timedelta(days=1)
+
+
+def _period(text: str, today: date) -> tuple[date, date] | None:
+    """The named periods: (first day, day after the last)."""
+    if text == "today":
+        return today, today + timedelta(days=1)
+    if text == "yesterday":
+        return today - timedelta(days=1), today
+    if text == "this-month":
+        return month_start(today), next_month(today)
+    if text == "last-month":
+        first = month_start(month_start(today) - timedelta(days=1))
+        return first, month_start(today)
+    return None
+
+
+def parse_time(
+    text: str, *, zone: ZoneInfo, now: datetime, end: bool = False, flag: str = "--since"
+) -> datetime:
+    """One `--since`/`--until` value as aware UTC (`end=True`: the exclusive end it implies)."""
+    value = text.strip().lower()
+    today = local_date(now, zone)
+    if value == "now":
+        return now
+    named = _period(value, today)
+    if named is not None:
+        return local_midnight(named[1] if end else named[0], zone)
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now - int(relative.group(1)) * _UNIT[relative.group(2)]
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return local_midnight(day + timedelta(days=1) if end else day, zone)
+        instant = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        field = "until" if end else "since"
+        raise InvalidFilter(
+            f"{flag} {text!r} is not a date or time (try {DATE_HELP})", field=field
+        ) from None
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=zone)
+    instant = instant.astimezone(UTC)
+    return instant + timedelta(microseconds=1) if end else instant
+
+
+def resolve_window(
+    since: str | None,
+    until: str | None,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    default_days: int | None = DEFAULT_DAYS,
+    names: Mapping[str, str] = CLI_NAMES,
+) -> tuple[datetime | None, datetime | None]:
+    """`[since, until)` from the flags; without `--since`, the last `default_days` local days."""
+    since_name, until_name = names["since"], names["until"]
+    start = parse_time(since, zone=zone, now=now, flag=since_name) if since else None
+    stop = parse_time(until, zone=zone, now=now, end=True, flag=until_name) if until else None
+    if start is None and default_days is not None:
+        anchor = local_date(stop - timedelta(microseconds=1), zone) if stop else None
+        anchor = anchor or local_date(now, zone)
+        start = local_midnight(anchor - timedelta(days=default_days - 1), zone)
+    if start is not None and stop is not None and stop <= start:
+        shown = since or start.isoformat()
+        raise InvalidFilter(
+            f"{until_name} {until!r} is not after {since_name} {shown!r}", field="until"
+        )
+    return start, stop
+
+
+def known_agent_types(settings: Settings | None = None) -> list[str]:
+    """salesctl's agent types plus any configured ones."""
+    names = dict.fromkeys(AGENT_TYPES)
+    if settings is not None:
+        names.update(dict.fromkeys(settings.agents))
+    return list(names)
+
+
+def check_agent(name: str, known: list[str], *, flag: str = "--agent") -> str:
+    """The canonical agent type for `name`, or an error suggesting the close ones."""
+    key = name.strip().lower()
+    key = CHAT_AGENT_ALIASES.get(key, key).replace("-", "_")
+    if key in known:
+        return key
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    raise InvalidFilter(
+        f"unknown agent {name!r} in {flag}: {hint}(known: {', '.join(known)})", field="agents"
+    )
+
+
+def build_filters(
+    *,
+    settings: Settings,
+    since: str | None = None,
+    until: str | None = None,
+    agents: list[str] | tuple[str, ...] = (),
+    lead_id: int | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    session_id: str | None = None,
+    user_id: str | None = None,
+    now: datetime | None = None,
+    default_days: int | None = DEFAULT_DAYS,
+    names: Mapping[str, str] = CLI_NAMES,
+) -> CostFilters:
+    """Validate what the user typed (CLI flags or API parameters) into a CostFilters."""
+    from salesctl.config import canonical_provider
+
+    zone = load_zone(settings.timezone)
+    now = now or datetime.now(UTC)
+    start, stop = resolve_window(
+        since, until, zone=zone, now=now, default_days=default_days, names=names
+    )
+    known = known_agent_types(settings)
+    checked = tuple(dict.fromkeys(check_agent(a, known, flag=names["agents"]) for a in agents))
+    try:
+        canonical = canonical_provider(provider) if provider else None
+    except ConfigError as exc:
+        raise InvalidFilter(f"{names['provider']}: {exc}", field="provider") from None
+    if lead_id is not None and lead_id <= 0:
+        raise InvalidFilter(
+            f"{names['lead_id']} {lead_id} is not a lead id (ids are positive)", field="lead_id"
+        )
+    return CostFilters(
+        since=start,
+        until=stop,
+        agents=checked,
+        lead_id=lead_id,
+        provider=canonical,
+        model=model or None,
+        session_id=session_id or None,
+        user_id=user_id or None,
+        timezone=settings.timezone,
+    )
+
+
+def hours_since_epoch(instant: datetime) -> float:
+    return (instant - EPOCH).total_seconds() / 3600
+
+
+def hour_start(hour: int) -> datetime:
+    return EPOCH + timedelta(hours=hour)

@@ -1,0 +1,157 @@
+"""Dates as people type them, money with enough digits, and the report as a terminal shows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from salesctl.config import Settings
+from salesctl.errors import ConfigError, InvalidInput
+from salesctl.reports.filters import build_filters, parse_time, resolve_window
+from salesctl.reports.render import bar, usd
+
+NOW = datetime(2025, 3, 15, 10, 30, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(
+    ("text", "end", "expected"),
+    [
+        ("2025-01-15", False, datetime(2025, 1, 14, 23, 0, tzinfo=UTC)),
+        ("2025-01-15", True, datetime(2025, 1, 15, 23, 0, tzinfo=UTC)),
+        ("2025-01-15T09:30", False, datetime(2025, 1, 15, 8, 30, tzinfo=UTC)),
+        ("2025-01-15T09:30:00Z", False, datetime(2025, 1, 15, 9, 30, tzinfo=UTC)),
+        ("7d", False, datetime(2025, 3, 8, 10, 30, tzinfo=UTC)),
+        ("24h", False, datetime(2025, 3, 14, 10, 30, tzinfo=UTC)),
+        ("today", False, datetime(2025, 3, 14, 23, 0, tzinfo=UTC)),
+        ("today", True, datetime(2025, 3, 15, 23, 0, tzinfo=UTC)),
+        ("yesterday", False, datetime(2025, 3, 13, 23, 0, tzinfo=UTC)),
+        ("this-month", False, datetime(2025, 2, 28, 23, 0, tzinfo=UTC)),
+        ("this-month", True, datetime(2025, 3, 31, 22, 0, tzinfo=UTC)),  # after the DST switch
+        ("last-month", False, datetime(2025, 1, 31, 23, 0, tzinfo=UTC)),
+    ],
+)
+def test_dates_are_read_in_the_configured_zone(text: str, end: bool, expected: datetime) -> None:
+    assert parse_time(text, zone=BERLIN, now=NOW, end=end) == expected
+
+
+def test_a_datetime_until_includes_that_instant() -> None:
+    until = parse_time("2025-01-16T23:59:59", zone=ZoneInfo("UTC"), now=NOW, end=True)
+    assert until == datetime(2025, 1, 16, 23, 59, 59, 1, tzinfo=UTC)
+
+
+def test_the_default_window_is_the_last_thirty_local_days() -> None:
+    since, until = resolve_window(None, None, zone=BERLIN, now=NOW)
+    assert (since, until) == (datetime(2025, 2, 13, 23, 0, tzinfo=UTC), None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"since": "soon"}, "--since 'soon' is not a date or time"),
+        ({"since": "2025-03-02", "until": "2025-03-01"}, "is not after"),
+        ({"agents": ["sr-bdr", "enrichmnt"]}, "did you mean 'enrichment'"),
+        ({"lead_id": 0}, "is not a lead id"),
+    ],
+)
+def test_bad_filters_name_the_fix(kwargs: dict, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        build_filters(settings=Settings(), now=NOW, **kwargs)
+
+
+def test_chat_agent_names_and_provider_aliases_are_understood() -> None:
+    filters = build_filters(settings=Settings(), agents=["sr-bdr", "cs"], provider="anthropic")
+    assert (filters.agents, filters.provider) == (("sr_bdr", "customer_success"), "claude")
+
+
+def test_an_unknown_time_zone_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="unknown time zone 'Mars/Olympus'"):
+        build_filters(settings=Settings(timezone="Mars/Olympus"))
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "—"),
+        (Decimal(0), "$0.00"),
+        (Decimal("0.000006"), "$0.000006"),
+        (Decimal("0.0000000750"), "$0.000000075"),
+        (Decimal("0.0421530000"), "$0.042153"),
+        (Decimal("0.5"), "$0.50"),
+        (Decimal("10"), "$10.00"),
+        (Decimal("3.48316"), "$3.4832"),
+        (Decimal("1234.5678"), "$1,234.57"),
+    ],
+)
+def test_money_keeps_sub_cent_digits(value: Decimal | None, shown: str) -> None:
+    assert usd(value) == shown
+
+
+def test_bars_scale_to_the_peak_in_eighths() -> None:
+    assert bar(Decimal(10), Decimal(10), width=4) == "████"
+    assert bar(Decimal(5), Decimal(10), width=4) == "██"
+    assert bar(Decimal("1.25"), Decimal(10), width=4) == "▌"
+    assert bar(Decimal(0), Decimal(10), width=4) == ""
+
+
+def test_the_rendered_report_reads_right_at_a_fixed_width() -> None:
+    from rich.console import Console
+
+    from salesctl.reports.costs import (
+        AgentCost,
+        CacheStats,
+        CostReport,
+        LeadCost,
+        TimePoint,
+        Tokens,
+        Window,
+    )
+    from salesctl.reports.render import render_cost_report
+
+    report = CostReport(
+        total_cost_usd=Decimal("0.042153"),
+        total_requests=1247,
+        by_agent=[
+            AgentCost(
+                "qualification",
+                "passthrough",
+                823,
+                Decimal("0.004938"),
+                Decimal("0.000006"),
+                645.2,
+                "cerebras",
+                "llama3.1-8b",
+                unpriced_requests=2,
+                success_rate=0.99,
+            )
+        ],
+        by_lead=[LeadCost(123, "TechCorp Inc", Decimal("0.000234"), 5, ["enrichment"])],
+        cache_stats=CacheStats(1247, 287, 0.2301, Decimal("0.001725")),
+        time_series=[
+            TimePoint("2025-01-15", Decimal("0.021067"), 623),
+            TimePoint("2025-01-16", Decimal("0.010533"), 311, 2),
+        ],
+        window=Window(datetime(2025, 1, 15, tzinfo=UTC), None, "UTC", "day"),
+        filters={"agent_type": None},
+        timezone="UTC",
+        unpriced_requests=2,
+        failed_requests=1,
+        refused_requests=0,
+        tokens=Tokens(1000, 500, 0, 0),
+        by_provider_model=[],
+        leads_total=40,
+    )
+    console = Console(width=120, record=True, color_system=None)
+    console.print(render_cost_report(report))
+    text = console.export_text()
+    assert "Total cost     │ $0.042153" in text
+    assert "$0.004938 +2?" in text
+    assert "cerebras / llama3.1-8b" in text
+    assert "Top 1 of 40 leads" in text
+    assert "Daily cost (days cut in UTC)" in text
+    assert "2025-01-15  " + "█" * 40 in text
+    assert "311 calls +2 unpriced" in text
+    assert "287 of 1,247 calls were hits (23.0%), saving an estimated $0.001725" in text
