@@ -134,12 +134,12 @@ def test_unpriced_calls_show_as_unknown_never_zero(db_env: str) -> None:
     now = datetime.now(UTC) - timedelta(minutes=1)
     row = make_call(agent_type="growth", model="brand-new", cost_usd=None, timestamp=now)
     on_db(db_env, lambda engine: insert_calls(engine, [row]))
-    code, out, _ = invoke("costs", "--since", "today", "--json")
+    code, out, _ = invoke("costs", "--since", "1d", "--json")
     report = json.loads(out)
     assert code == 0
     assert report["unpriced_requests"] == 1
     assert report["by_agent"][0]["total_cost_usd"] is None
-    code, out, _ = invoke("costs", "--since", "today")
+    code, out, _ = invoke("costs", "--since", "1d")
     assert "—" in out
     assert "1 unpriced call(s)" in out
 
@@ -197,14 +197,14 @@ def test_per_rep_view_lists_users_sessions_and_costliest_sessions(db_env: str) -
         ),
     ]
     on_db(db_env, lambda engine: insert_calls(engine, rows))
-    code, out, _ = invoke("costs", "--by", "user", "--json", "--since", "today")
+    code, out, _ = invoke("costs", "--by", "user", "--json", "--since", "1d")
     assert code == 0
     users = {u["user_id"]: u for u in json.loads(out)["by_user"]}
     assert users["rep_a"]["sessions"] == 2
     assert users["rep_a"]["total_cost_usd"] == 0.11
     assert [s["session_id"] for s in users["rep_a"]["top_sessions"]] == ["s-big", "s-small"]
     assert users["rep_b"]["total_requests"] == 1
-    code, out, _ = invoke("costs", "--by", "user", "--since", "today")
+    code, out, _ = invoke("costs", "--by", "user", "--since", "1d")
     assert "By rep (chat agents)" in out
     assert "rep_a" in out
 
@@ -215,7 +215,7 @@ def test_export_streams_every_matching_row_as_csv_and_jsonl(db_env: str) -> None
     rows += [make_call(agent_type="enrichment", timestamp=when, cost_usd="0.0000000750")]
     on_db(db_env, lambda engine: insert_calls(engine, rows))
 
-    code, out, err = invoke("costs", "export", "--format", "csv", "--since", "today")
+    code, out, err = invoke("costs", "export", "--format", "csv", "--since", "1d")
     assert code == 0
     records = list(csv.DictReader(io.StringIO(out)))
     assert len(records) == 26
@@ -225,7 +225,7 @@ def test_export_streams_every_matching_row_as_csv_and_jsonl(db_env: str) -> None
     assert enrichment["cost_usd"] == "0.000000075"
 
     code, out, _ = invoke(
-        "costs", "export", "--format", "jsonl", "--agent", "enrichment", "--since", "today"
+        "costs", "export", "--format", "jsonl", "--agent", "enrichment", "--since", "1d"
     )
     lines = [json.loads(line, parse_float=Decimal) for line in out.splitlines()]
     assert [line["agent_type"] for line in lines] == ["enrichment"]
@@ -279,7 +279,7 @@ def test_savings_reprices_routed_calls_and_counts_cache_hits(
         ),
     ]
     on_db(db_env, lambda engine: insert_calls(engine, rows))
-    code, out, _ = invoke("costs", "savings", "--since", "today", "--json")
+    code, out, _ = invoke("costs", "savings", "--since", "1d", "--json")
     assert code == 0
     report = json.loads(out, parse_float=Decimal)
     by_agent = {row["agent_type"]: row for row in report["by_agent"]}
@@ -323,11 +323,11 @@ def test_outcomes_divide_spend_by_sales_results(db_env: str) -> None:
         await insert_calls(engine, calls)
 
     on_db(db_env, world)
-    code, out, _ = invoke("costs", "outcomes", "--since", "today", "--json")
+    code, out, _ = invoke("costs", "outcomes", "--since", "1d", "--json")
     assert code == 0
     total = json.loads(out, parse_float=Decimal)["total"]
     assert (total["qualified"], total["hot"], total["meetings"], total["won"]) == (2, 1, 2, 1)
     assert total["per_qualified_usd"] == Decimal("0.03")
     assert total["per_won_usd"] == Decimal("0.06")
-    code, out, _ = invoke("costs", "outcomes", "--since", "today")
+    code, out, _ = invoke("costs", "outcomes", "--since", "1d")
     assert "Unit economics by agent" in out
