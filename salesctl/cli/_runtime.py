@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,8 +46,11 @@ class Runtime:
         await self.engine.dispose()
 
 
-async def open_runtime(settings: Settings | None = None, *, check_schema: bool = True) -> Runtime:
-    """Connect to the database and, unless told otherwise, insist its schema is current."""
+async def open_runtime(
+    settings: Settings | None = None, *, check_schema: bool = True, replay_spool: bool = True
+) -> Runtime:
+    """Connect to the database and, unless told otherwise, insist its schema is current
+    (and then replay tracked calls an earlier run left in the spool)."""
     from salesctl.config import get_settings
     from salesctl.db.session import (
         create_engine,
@@ -73,7 +75,27 @@ async def open_runtime(settings: Settings | None = None, *, check_schema: bool =
     except BaseException:
         await engine.dispose()
         raise
-    return Runtime(settings=settings, engine=engine, sessions=session_factory(engine))
+    if check_schema and replay_spool:
+        await _replay_spool(engine, settings)
+    return Runtime(
+        settings=settings, engine=engine, sessions=session_factory(engine, immediate=True)
+    )
+
+
+async def _replay_spool(engine: AsyncEngine, settings: Settings) -> None:
+    """Land what earlier runs spooled (one stat when there is nothing); say so on stderr."""
+    from salesctl.maintenance import replay_at_start
+
+    replayed = await replay_at_start(engine, settings)
+    if replayed is not None and replayed.inserted:
+        from salesctl.cli._console import err
+
+        err().print(
+            f"{replayed.inserted} tracked call(s) from an earlier run written to the database",
+            style="dim",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def run(
@@ -81,18 +103,30 @@ def run(
     *,
     check_schema: bool = True,
     settings: Settings | None = None,
+    replay_spool: bool = True,
 ) -> T:
     """Run one command's coroutine with a fresh runtime, closing everything afterwards."""
 
     async def main() -> T:
-        runtime = await open_runtime(settings, check_schema=check_schema)
+        runtime = await open_runtime(settings, check_schema=check_schema, replay_spool=replay_spool)
         try:
             return await command(runtime)
         finally:
             await runtime.aclose()
 
+    import asyncio  # not at the top: `salesctl --help` never needs an event loop
+
     with user_errors():
         return asyncio.run(main())
+
+
+def run_unconnected(command: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine that opens its own connections, if any (`doctor` must work without a
+    usable database, so it cannot start from a Runtime)."""
+    import asyncio
+
+    with user_errors():
+        return asyncio.run(command())
 
 
 @contextmanager

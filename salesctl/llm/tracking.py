@@ -1,11 +1,12 @@
 """Tracking rows for `ai_cost_tracking`, written without slowing the call that made them.
 
 `TrackingWriter.submit()` appends the record as one JSON line to the spool
-(`<data dir>/spool/tracking.jsonl`, the write-ahead log) and queues it; a background task
-inserts queued records in batches through its own connection (`INSERT … ON CONFLICT
-(request_id) DO NOTHING`), so the caller's transaction is never touched. After each batch
-commits, the byte ranges of its spool lines are appended to `tracking.progress`, so
-`replay_spool()` inserts only what is missing (and is idempotent by `request_id` anyway).
+(`<data dir>/spool/tracking.jsonl`, the write-ahead log, see `salesctl.llm.spool`) and queues
+it; a background task inserts queued records in batches through its own connection
+(`INSERT … ON CONFLICT (request_id) DO NOTHING`), so the caller's transaction is never
+touched. After each batch commits, the byte ranges of its spool lines are appended to
+`tracking.progress`, so `replay_spool()` inserts only what is missing (and is idempotent by
+`request_id` anyway).
 """
 
 from __future__ import annotations
@@ -14,13 +15,26 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from salesctl.llm.spool import (
+    DATABASE_KEY,
+    Span,
+    Spool,
+    compact,
+    database_tag,
+    is_settled,
+    parse_line,
+    pending_lines,
+    progress_path,
+    read_progress,
+    spool_path,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -28,11 +42,25 @@ if TYPE_CHECKING:
 log = logging.getLogger("salesctl.tracking")
 
 Status = Literal["ok", "error", "refused"]
-Span = tuple[int, int]
 
-SPOOL_NAME = "tracking.jsonl"
-PROGRESS_NAME = "tracking.progress"
 BATCH_SIZE = 500
+RETRY_DELAY_S = 0.2
+"""Wait before the one retry of a batch whose PostgreSQL connection broke."""
+
+__all__ = [
+    "BATCH_SIZE",
+    "ReplayResult",
+    "Span",
+    "Spool",
+    "TrackingRecord",
+    "TrackingWriter",
+    "insert_rows",
+    "progress_path",
+    "read_progress",
+    "replay",
+    "replay_spool",
+    "spool_path",
+]
 
 
 @dataclass(slots=True)
@@ -71,12 +99,17 @@ class TrackingRecord:
         """Column values for the insert (shallow: the record is not touched afterwards)."""
         return {name: getattr(self, name) for name in RECORD_FIELDS}
 
-    def to_json_line(self) -> bytes:
-        """One spool line; `request_id` comes first so tools can pick it out cheaply."""
+    def to_json_line(self, database: str | None = None) -> bytes:
+        """One spool line; `request_id` comes first so tools can pick it out cheaply.
+
+        `database` (a `database_tag`) names the database the record belongs to.
+        """
         data = self.to_row()
         data["timestamp"] = self.timestamp.isoformat()
         data["cost_usd"] = None if self.cost_usd is None else str(self.cost_usd)
         data["saved_usd"] = None if self.saved_usd is None else str(self.saved_usd)
+        if database is not None:
+            data[DATABASE_KEY] = database
         return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
     @classmethod
@@ -90,94 +123,6 @@ class TrackingRecord:
 
 
 RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrackingRecord))
-
-
-# --- the spool (write-ahead log) -------------------------------------------------------------
-
-
-def spool_path(data_dir: Path) -> Path:
-    return data_dir / "spool" / SPOOL_NAME
-
-
-def progress_path(spool: Path) -> Path:
-    return spool.with_name(PROGRESS_NAME)
-
-
-def _open_private(path: Path) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-
-
-class Spool:
-    """Append-only JSON lines (0600), no fsync per call; knows where each line landed."""
-
-    def __init__(self, path: Path, *, warn: Callable[[str], None] | None = None) -> None:
-        self.path = path
-        self._fd: int | None = None
-        self._progress_fd: int | None = None
-        self._warn = warn or log.warning
-        self.broken = False
-
-    def append(self, line: bytes) -> Span | None:
-        """Write one line; its byte range in the file, or None when the spool is unusable."""
-        if self.broken:
-            return None
-        try:
-            if self._fd is None:
-                self._fd = _open_private(self.path)
-            written = os.write(self._fd, line)
-            while written < len(line):  # a short write (disk nearly full): finish the line
-                written += os.write(self._fd, line[written:])
-            end = os.lseek(self._fd, 0, os.SEEK_CUR)
-        except OSError as exc:
-            self.broken = True
-            self._warn(
-                f"tracking spool {self.path} unusable ({exc.strerror or exc}); "
-                "rows still go to the database but are not protected against a crash"
-            )
-            return None
-        return (end - len(line), end)
-
-    def mark_committed(self, spans: Iterable[Span]) -> None:
-        """Record that these lines are in the database (merged into as few ranges as possible)."""
-        merged = _merge(spans)
-        if not merged or self.broken:
-            return
-        try:
-            if self._progress_fd is None:
-                self._progress_fd = _open_private(progress_path(self.path))
-            os.write(self._progress_fd, "".join(f"{s} {e}\n" for s, e in merged).encode())
-        except OSError as exc:
-            log.debug("cannot record spool progress: %s", exc)
-
-    def close(self) -> None:
-        for fd in (self._fd, self._progress_fd):
-            if fd is not None:
-                os.close(fd)
-        self._fd = self._progress_fd = None
-
-
-def _merge(spans: Iterable[Span]) -> list[Span]:
-    merged: list[list[int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(s, e) for s, e in merged]
-
-
-def read_progress(spool: Path) -> list[Span]:
-    """The merged byte ranges of spool lines known to be in the database."""
-    path = progress_path(spool)
-    if not path.exists():
-        return []
-    spans: list[Span] = []
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
-            spans.append((int(parts[0]), int(parts[1])))
-    return _merge(spans)
 
 
 # --- inserting ------------------------------------------------------------------------------
@@ -223,8 +168,8 @@ async def insert_rows(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
         try:
             async with engine.begin() as conn:
                 inserted += await _insert_batch(conn, [row])
-        except IntegrityError:
-            if row.get("lead_id") is None:
+        except IntegrityError as exc:
+            if row.get("lead_id") is None or not _is_foreign_key_error(exc):
                 raise
             log.warning(
                 "lead %s does not exist; call %s tracked without its lead",
@@ -234,6 +179,11 @@ async def insert_rows(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
             async with engine.begin() as conn:
                 inserted += await _insert_batch(conn, [{**row, "lead_id": None}])
     return inserted
+
+
+def _is_foreign_key_error(exc: BaseException) -> bool:
+    """SQLite says "FOREIGN KEY constraint failed", PostgreSQL "violates foreign key …"."""
+    return "foreign key" in str(getattr(exc, "orig", None) or exc).lower()
 
 
 # --- the background writer ------------------------------------------------------------------
@@ -268,6 +218,7 @@ class TrackingWriter:
         self.batch_size = batch_size
         self._warn = warn or log.warning
         self.spool = Spool(spool, warn=self._warn) if spool is not None else None
+        self.database = database_tag(engine.url)
         self.stats = WriterStats()
         self._queue: asyncio.Queue[_Queued] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -277,7 +228,9 @@ class TrackingWriter:
 
     def submit(self, record: TrackingRecord) -> None:
         """Spool the record (durable once the OS has it) and queue it for the database."""
-        span = self.spool.append(record.to_json_line()) if self.spool is not None else None
+        span = None
+        if self.spool is not None:
+            span = self.spool.append(record.to_json_line(self.database))
         loop = asyncio.get_running_loop()
         if self._queue is None or self._loop is not loop:
             self._adopt(loop)
@@ -314,14 +267,25 @@ class TrackingWriter:
             await self._queue.join()
 
     async def aclose(self) -> None:
+        """Flush; then fsync what failed to reach the database, or compact the spool when
+        everything in it is committed and nobody else is using it."""
         await self.flush()
         if self._task is not None and self._loop is asyncio.get_running_loop():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.spool is not None:
-            self.spool.close()
+        if self.spool is None:
+            return
+        if self.stats.failed:
+            self.spool.sync()
+        self.spool.close()
+        if not self.stats.failed and self.stats.submitted:
+            try:
+                if is_settled(self.spool.path):
+                    compact(self.spool.path)
+            except OSError as exc:
+                log.debug("spool compaction skipped: %s", exc)
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -344,11 +308,22 @@ class TrackingWriter:
     async def _write(self, batch: list[_Queued]) -> None:
         from salesctl.db.session import describe_db_error
 
+        rows = [q.record.to_row() for q in batch]
         try:
-            await insert_rows(self.engine, [q.record.to_row() for q in batch])
+            try:
+                await insert_rows(self.engine, rows)
+            except Exception:
+                if self.engine.dialect.name != "postgresql":
+                    raise
+                # A dropped connection (server restart, pg_terminate_backend): the pool's
+                # pre-ping opens a fresh one for the one retry.
+                await asyncio.sleep(RETRY_DELAY_S)
+                await insert_rows(self.engine, rows)
         except Exception as exc:  # the call already succeeded: a tracking failure must not raise
             self.stats.failed += len(batch)
             self.stats.errors.append(describe_db_error(exc))
+            if self.spool is not None:
+                self.spool.sync()  # now the only copy: make it survive a power loss too
             if not self._warned_failure:
                 self._warned_failure = True
                 where = self.spool.path if self.spool is not None else "nowhere (spool off)"
@@ -365,36 +340,88 @@ class TrackingWriter:
 # --- replay ---------------------------------------------------------------------------------
 
 
-def _pending_lines(path: Path, committed: list[Span]) -> Iterable[tuple[Span, bytes]]:
-    """Complete spool lines not covered by a committed range, with their byte ranges."""
-    index = 0
-    offset = 0
-    with path.open("rb") as spool:
-        for line in spool:
-            start, offset = offset, offset + len(line)
-            if not line.endswith(b"\n"):
-                break  # a line cut short by a crash: not a record
-            while index < len(committed) and committed[index][1] <= start:
-                index += 1
-            if (
-                index < len(committed)
-                and committed[index][0] <= start
-                and offset <= committed[index][1]
-            ):
-                continue
-            yield (start, offset), line
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    """What a replay of the spool found and did."""
+
+    inserted: int = 0
+    """Records that were missing from the database and are in it now."""
+    already_present: int = 0
+    """Pending records whose `request_id` the database already had (nothing inserted)."""
+    other_database: int = 0
+    """Records spooled for another database, left in the spool."""
+    damaged: int = 0
+    """Lines that are not records (skipped)."""
+
+    @property
+    def replayed(self) -> int:
+        return self.inserted + self.already_present
 
 
-def _load_pending(path: Path) -> list[tuple[Span, dict[str, Any]]]:
+@dataclass(slots=True)
+class _Pending:
+    rows: list[tuple[Span, dict[str, Any]]] = field(default_factory=list)
+    other_database: int = 0
+    damaged: int = 0
+
+
+def _load_pending(path: Path, database: str | None) -> _Pending:
+    pending = _Pending()
     if not path.exists():
-        return []
-    pending: list[tuple[Span, dict[str, Any]]] = []
-    for span, line in _pending_lines(path, read_progress(path)):
+        return pending
+    for span, line in pending_lines(path, read_progress(path)):
+        data = parse_line(line)
         try:
-            pending.append((span, TrackingRecord.from_json(json.loads(line)).to_row()))
-        except (ValueError, KeyError, TypeError) as exc:
+            if data is None:
+                raise ValueError("not a JSON record")
+            if database is not None and data.get(DATABASE_KEY, database) != database:
+                pending.other_database += 1
+                continue
+            pending.rows.append((span, TrackingRecord.from_json(data).to_row()))
+        except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
+            pending.damaged += 1
             log.warning("skipping a damaged spool line at byte %d: %s", span[0], exc)
     return pending
+
+
+async def replay(
+    engine: AsyncEngine,
+    path: Path,
+    *,
+    this_database_only: bool = False,
+    batch_size: int = BATCH_SIZE,
+) -> ReplayResult:
+    """Insert every spooled record not yet in the database, then compact the spool if no
+    other process is using it.
+
+    Safe to run any number of times, also while salesctl is tracking calls: rows already
+    present (by `request_id`) are skipped. With `this_database_only`, records spooled for
+    another database (by URL, ignoring the password) stay in the spool.
+    """
+    database = database_tag(engine.url) if this_database_only else None
+    if is_settled(path):
+        return ReplayResult()
+    spool = Spool(path)
+    inserted = replayed = 0
+    try:
+        spool.hold()  # no compaction may move lines between reading them and marking them
+        pending = await asyncio.to_thread(_load_pending, path, database)
+        for first in range(0, len(pending.rows), batch_size):
+            chunk = pending.rows[first : first + batch_size]
+            inserted += await insert_rows(engine, [row for _, row in chunk])
+            replayed += len(chunk)
+            spool.mark_committed(span for span, _ in chunk)
+    finally:
+        spool.close()
+    if replayed or pending.damaged:
+        with contextlib.suppress(OSError):
+            await asyncio.to_thread(compact, path)
+    return ReplayResult(
+        inserted=inserted,
+        already_present=replayed - inserted,
+        other_database=pending.other_database,
+        damaged=pending.damaged,
+    )
 
 
 async def replay_spool(engine: AsyncEngine, path: Path, *, batch_size: int = BATCH_SIZE) -> int:
@@ -403,16 +430,9 @@ async def replay_spool(engine: AsyncEngine, path: Path, *, batch_size: int = BAT
     Safe to run any number of times, also while salesctl is tracking calls: rows already
     present (by `request_id`) are skipped.
     """
-    pending = await asyncio.to_thread(_load_pending, path)
-    if not pending:
-        return 0
-    spool = Spool(path)
-    inserted = 0
-    try:
-        for first in range(0, len(pending), batch_size):
-            chunk = pending[first : first + batch_size]
-            inserted += await insert_rows(engine, [row for _, row in chunk])
-            spool.mark_committed(span for span, _ in chunk)
-    finally:
-        spool.close()
-    return inserted
+    return (await replay(engine, path, batch_size=batch_size)).inserted
+
+
+def _pending_lines(path: Path, committed: list[Span]) -> Any:
+    """Kept for callers of the old private name; use `salesctl.llm.spool.pending_lines`."""
+    return pending_lines(path, committed)

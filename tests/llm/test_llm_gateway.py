@@ -325,10 +325,12 @@ async def test_store_prompts_modes(
         store_prompts=mode,
     )
     await llm.complete(prompt="Email dana@acme.example about 415-555-0132", config=QUALIFY)
+    await llm.flush()
+    # Read before closing: a spool whose every line is committed is compacted away on close.
+    spooled = (llm.settings.data_dir / "spool" / "tracking.jsonl").read_text()
     await llm.aclose()
     [row] = await tracked(engine)
     assert (row.prompt_text, row.completion_text) == (prompt_text, completion_text)
-    spooled = (llm.settings.data_dir / "spool" / "tracking.jsonl").read_text()
     if mode != "full":
         assert "dana@acme.example" not in spooled
 

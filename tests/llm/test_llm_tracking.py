@@ -70,8 +70,9 @@ async def test_records_are_spooled_then_inserted_exactly(engine, tmp_path: Path)
     assert stored[0].timestamp == sent[0].timestamp
     assert stored[0].routing == {"tier": "simple", "signals": {"words": 5}}
     assert writer.stats.written == 5
-    # Progress covers the whole spool, so a replay has nothing to do.
-    assert read_progress(spool) == [(0, spool.stat().st_size)]
+    # Everything is committed and nobody else uses the spool: closing compacted it away.
+    assert not spool.exists()
+    assert read_progress(spool) == []
     assert await replay_spool(engine, spool) == 0
 
 
@@ -96,9 +97,12 @@ async def test_failed_writes_stay_in_the_spool_and_replay_inserts_them_once(
     assert writer.stats.failed == 3
     assert read_progress(spool) == []
 
+    spooled = spool.read_bytes()
     assert await replay_spool(engine, spool) == 3
+    assert not spool.exists()  # all committed and unused: compacted away
     assert await replay_spool(engine, spool) == 0
-    progress_path(spool).unlink()  # even without progress, duplicates are ignored
+    spool.write_bytes(spooled)  # the same lines again, without progress: nothing twice
+    assert not progress_path(spool).exists()
     assert await replay_spool(engine, spool) == 0
     assert sorted(r.request_id for r in await rows(engine)) == sorted(r.request_id for r in sent)
 

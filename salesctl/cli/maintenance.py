@@ -1,0 +1,122 @@
+"""`salesctl costs flush` and `salesctl maintenance flush|redact-existing`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from salesctl.cli import _runtime
+from salesctl.cli._console import err, out, print_json
+
+app = typer.Typer(
+    help="Keep the tracking record whole and private: replay the spool, redact old text.",
+    no_args_is_help=True,
+)
+
+
+def flush_command(
+    any_database: bool = typer.Option(
+        False,
+        "--any-database",
+        help="Also load records spooled while DATABASE_URL named another database.",
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Write tracked calls waiting in the spool to the database (each exactly once).
+
+    Calls are spooled when the database could not take them (down, locked, unwritable);
+    every command that opens the database replays them too. Running it again inserts
+    nothing twice.
+
+    Example:
+        salesctl costs flush
+        salesctl costs flush --json
+    """
+    from salesctl.maintenance import flush_spool
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await flush_spool(rt.engine, rt.settings, any_database=any_database)
+
+    result = _runtime.run(go, replay_spool=False)
+    if json_output:
+        print_json(result)
+        return
+    line = (
+        f"[green]✓[/] {result.inserted} tracked call(s) written to the database, "
+        f"{result.already_present} already there"
+    )
+    if result.damaged:
+        line += f", {result.damaged} damaged line(s) skipped"
+    out().print(line, highlight=False, soft_wrap=True)
+    if result.other_database:
+        err().print(
+            f"{result.other_database} call(s) in {result.spool} belong to another database: "
+            "run `salesctl costs flush` with DATABASE_URL set to it, or add --any-database",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+app.command("flush")(flush_command)
+
+
+@app.command("redact-existing")
+def redact_existing(
+    mode: str | None = typer.Option(
+        None,
+        "--mode",
+        help="redacted (mask emails, phones, keys) or none (remove the text); "
+        "default: the store_prompts setting.",
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    json_output: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
+) -> None:
+    """Apply store_prompts to text stored before: tracking rows, the spool, the cache.
+
+    Prompts and completions already in `ai_cost_tracking` (and in the spool) are redacted
+    or removed; the response cache is emptied, since its entries are answer text. Tokens,
+    costs and everything else a report needs stay. Cannot be undone.
+
+    Example:
+        salesctl maintenance redact-existing --mode redacted --yes
+    """
+    from salesctl.config import get_settings
+    from salesctl.errors import InvalidInput
+    from salesctl.maintenance import redact_existing as redact
+    from salesctl.maintenance import resolve_mode
+
+    with _runtime.user_errors():
+        chosen = resolve_mode(mode, get_settings())
+        if not yes and not sys.stdin.isatty():
+            raise InvalidInput(
+                f"not rewriting stored prompts ({chosen}) without confirmation: pass --yes"
+            )
+    verb, done = ("Remove", "removed") if chosen == "none" else ("Redact", "redacted")
+    if not yes and not typer.confirm(
+        f"{verb} every stored prompt and completion and empty the response cache?"
+    ):
+        err().print("nothing changed")
+        raise typer.Exit(1)
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await redact(rt.engine, rt.settings, mode=chosen)
+
+    result = _runtime.run(go)
+    if json_output:
+        print_json(result)
+        return
+    out().print(
+        f"[green]✓[/] text in {result.tracking_rows} tracking row(s) {done}, "
+        f"{result.cache_entries} cached answer(s) removed, "
+        f"{result.spool_records} spooled record(s) rewritten",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if result.spool_in_use:
+        err().print(
+            "the spool is in use by another salesctl process and was left as is: "
+            "run this again when it has finished",
+            highlight=False,
+            soft_wrap=True,
+        )

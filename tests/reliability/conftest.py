@@ -1,0 +1,88 @@
+"""Fixtures for the fault-injection suite: the provider simulator with dummy keys, retry waits
+that are recorded instead of slept, and one database per dialect shared by a module's
+scenarios (each scenario tags its calls with its own session id)."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from reliability_kit import DUMMY_KEYS, pg_execute
+
+from salesctl.llm.simulator import Simulator
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Simulator]:
+    with Simulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits the retry policy asked for (recorded, not slept)."""
+    from salesctl.llm.providers import _retry
+
+    asked: list[float] = []
+
+    async def record(seconds: float) -> None:
+        asked.append(seconds)
+
+    monkeypatch.setattr(_retry, "_sleep", record)
+    return asked
+
+
+@pytest.fixture
+def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> Simulator:
+    """The simulator, reset, with every SDK pointed at it and a dummy key per provider."""
+    from salesctl.config import get_settings
+
+    simulator.reset()
+    for name, value in {**DUMMY_KEYS, **simulator.env()}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return simulator
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def shared_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database for a whole module, once per dialect."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("shared") / "shared.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    from sqlalchemy.engine import make_url
+
+    base, template = request.getfixturevalue("postgres_template")
+    name = f"salesctl_r_{uuid.uuid4().hex[:12]}"
+    pg_execute(base, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    pg_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def shared_env(shared_db: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    from salesctl.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", shared_db)
+    get_settings.cache_clear()
+    return shared_db
+
+
+@pytest.fixture
+def scenario_id(request: pytest.FixtureRequest) -> str:
+    """A session id of this test's own, to tell its rows apart in a shared database."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def data_dir(isolated_env: Path) -> Path:
+    return isolated_env

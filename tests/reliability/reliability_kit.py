@@ -1,0 +1,175 @@
+"""Helpers for the fault-injection suite: reading tracked rows back, pricing what the
+simulator served, driving the CLI, and PostgreSQL administration for database faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+DUMMY_KEYS = {
+    "CEREBRAS_API_KEY": "csk-test-0123456789",
+    "ANTHROPIC_API_KEY": "sk-ant-test-0123456789",
+    "GOOGLE_API_KEY": "google-test-0123456789",
+    "OPENROUTER_API_KEY": "sk-or-test-0123456789",
+    "OPENAI_API_KEY": "sk-test-0123456789",
+}
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Row:
+    request_id: str
+    session_id: str | None
+    provider: str
+    model: str
+    status: str
+    error_type: str | None
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: Decimal | None
+    cache_hit: bool
+    lead_id: int | None
+    prompt_text: str | None
+    completion_text: str | None
+
+
+async def rows_async(url: str, *, session_id: str | None = None) -> list[Row]:
+    """Every tracking row (of one session id, if given), oldest first."""
+    from sqlalchemy import select
+
+    from salesctl.db.models import AICostTracking as T
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        query = select(*(getattr(T, f) for f in Row.__dataclass_fields__)).order_by(T.id)
+        if session_id is not None:
+            query = query.where(T.session_id == session_id)
+        async with engine.connect() as conn:
+            return [Row(*r) for r in (await conn.execute(query)).all()]
+    finally:
+        await engine.dispose()
+
+
+def rows(url: str, *, session_id: str | None = None) -> list[Row]:
+    return asyncio.run(rows_async(url, session_id=session_id))
+
+
+def total_cost(tracked: Iterable[Row]) -> Decimal:
+    return sum((r.cost_usd for r in tracked if r.cost_usd is not None), Decimal(0))
+
+
+def ledger_cost(served: Iterable[Any]) -> Decimal:
+    """What the simulator says it served, priced by salesctl.llm.pricing (unknown = 0)."""
+    from salesctl.llm.pricing import PriceBook
+    from salesctl.llm.types import Usage
+
+    book = PriceBook()
+    total = Decimal(0)
+    now = datetime.now(UTC)
+    for call in served:
+        if not call.usage_reported:
+            continue
+        usage = Usage(
+            call.input_tokens,
+            call.output_tokens + call.reasoning_tokens,
+            call.cache_read_tokens,
+            call.cache_write_tokens,
+        )
+        reported = None if call.cost_usd_reported is None else Decimal(str(call.cost_usd_reported))
+        price = book.price_of(usage, call.provider, call.model, now, reported_cost_usd=reported)
+        total += price.cost_usd or Decimal(0)
+    return total
+
+
+def salesctl(*args: str, env: dict[str, str] | None = None) -> Any:
+    """`salesctl ARGS` in-process (CliRunner), stdout and stderr apart."""
+    from salesctl.cli import app
+    from salesctl.config import get_settings
+
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, list(args), env=env, catch_exceptions=True)
+    finally:
+        get_settings.cache_clear()
+
+
+def costs_json(*args: str) -> dict[str, Any]:
+    result = salesctl("costs", "--json", *args)
+    assert result.exit_code == 0, result.stderr or result.output
+    return json.loads(result.stdout)
+
+
+def spawn(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """A Python subprocess with this test's environment (plus `env`)."""
+    return subprocess.Popen(
+        [sys.executable, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+    )
+
+
+# --- PostgreSQL administration -------------------------------------------------------------
+
+
+def pg_admin_dsn(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from salesctl.config import normalise_database_url
+
+    parsed = make_url(normalise_database_url(url)).set(drivername="postgresql", database="postgres")
+    return parsed.render_as_string(hide_password=False)
+
+
+def pg_database(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    assert database
+    return database
+
+
+async def pg_execute_async(url: str, *statements: str) -> list[Any]:
+    """Run statements on the server's maintenance database; the last one's rows."""
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_admin_dsn(url))
+    try:
+        result: list[Any] = []
+        for statement in statements:
+            result = await conn.fetch(statement)
+        return result
+    finally:
+        await conn.close()
+
+
+def pg_execute(url: str, *statements: str) -> list[Any]:
+    return asyncio.run(pg_execute_async(url, *statements))
+
+
+async def terminate_backends(url: str) -> int:
+    """pg_terminate_backend every other connection to the database behind `url`."""
+    name = pg_database(url)
+    found = await pg_execute_async(
+        url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+    )
+    return len(found)

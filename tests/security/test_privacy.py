@@ -1,0 +1,242 @@
+"""`store_prompts = full | redacted | none` wherever prompt text could land (tracking rows,
+the spool, cache values, logs), and `maintenance redact-existing` for text stored before."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from salesctl.llm.simulator import Simulator
+
+EMAIL = "dana.reyes@techcorp.example"
+PHONE = "+1 415 555 0132"
+MARKER = "PROMPT-MARKER-7731"
+PROMPT = f"Qualify Dana ({EMAIL}, {PHONE}); notes say {MARKER}"
+KEYS = {"CEREBRAS_API_KEY": "csk-test-0123456789", "OPENAI_API_KEY": "sk-test-0123456789"}
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    from salesctl.config import get_settings
+
+    with Simulator() as simulator:
+        for name, value in {**KEYS, **simulator.env()}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield simulator
+
+
+def use_mode(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    from salesctl.config import get_settings
+
+    monkeypatch.setenv("SALESCTL_STORE_PROMPTS", mode)
+    get_settings.cache_clear()
+
+
+async def tracked_texts(url: str) -> list[tuple[str | None, str | None]]:
+    from sqlalchemy import select
+
+    from salesctl.db.models import AICostTracking as T
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(select(T.prompt_text, T.completion_text).order_by(T.id))
+            return [tuple(row) for row in result.all()]  # type: ignore[misc]
+    finally:
+        await engine.dispose()
+
+
+async def redis_values(url: str, prefix: str) -> list[bytes]:
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=prefix + "*")]
+        values = [await client.get(key) for key in keys]
+        if keys:
+            await client.delete(*keys)
+        return [v for v in values if v is not None]
+    finally:
+        await client.aclose()
+
+
+def redis_url() -> str:
+    url = os.environ.get("SALESCTL_TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail("Redis tests need SALESCTL_TEST_REDIS_URL (CI=true: not skipping)")
+        pytest.skip("Redis tests need SALESCTL_TEST_REDIS_URL")
+    return url
+
+
+def assert_stored_as(mode: str, text: str | None, *, original: str) -> None:
+    if mode == "none":
+        assert text is None
+    elif mode == "full":
+        assert text == original
+    else:
+        assert text is not None
+        assert EMAIL not in text
+        assert "415 555 0132" not in text
+        assert "[email]" in text or EMAIL not in original
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("mode", ["full", "redacted", "none"])
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_store_prompts_is_honoured_in_rows_spool_cache_and_logs(
+    mode: str,
+    sim: Simulator,
+    db_env: str,
+    isolated_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from salesctl.config import get_settings
+    from salesctl.db.session import create_engine
+    from salesctl.llm.cache import RedisCache
+    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.spool import parse_line, spool_path
+    from salesctl.llm.types import LLMConfig
+
+    use_mode(monkeypatch, mode)
+    url = redis_url()
+    prefix = f"salesctl-test:{uuid.uuid4().hex}:"
+    spooled: list[dict[str, Any]] = []
+    answers: list[str] = []
+
+    async def run() -> None:
+        engine = create_engine(db_env)
+        cache = RedisCache(url, prefix=prefix)
+        config = LLMConfig(agent_type="qualification", provider="cerebras", model="llama3.1-8b")
+        try:
+            async with CostOptimizedLLMProvider(engine=engine, cache=cache) as llm:
+                answers.append((await llm.complete(PROMPT, config=config)).text)
+                # The spool line exists from before complete() returned until compaction.
+                for line in spool_path(get_settings().data_dir).read_bytes().splitlines():
+                    data = parse_line(line)
+                    assert data is not None
+                    spooled.append(data)
+                sim.fail_next("cerebras", 400, message=f"bad request for {PROMPT}")
+                with pytest.raises(Exception, match="request refused"):
+                    await llm.complete(PROMPT + " again", config=config)
+        finally:
+            await cache.aclose()
+            await engine.dispose()
+
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(run())
+    values = asyncio.run(redis_values(url, prefix))
+
+    [(prompt, completion), (failed_prompt, _)] = asyncio.run(tracked_texts(db_env))
+    assert_stored_as(mode, prompt, original=PROMPT)
+    assert_stored_as(mode, completion, original=answers[0])
+    assert_stored_as(mode, failed_prompt, original=PROMPT + " again")
+    [line] = spooled
+    assert_stored_as(mode, line["prompt_text"], original=PROMPT)
+    assert_stored_as(mode, line["completion_text"], original=answers[0])
+    # The cache keeps the answer (a hit must return it) but never the prompt.
+    [value] = values
+    cached = json.loads(value)
+    assert cached["text"] == answers[0]
+    assert EMAIL not in value.decode()
+    assert "prompt" not in json.dumps(sorted(cached))
+    # Everything salesctl logs at any level, and anything anyone logs at WARNING or above
+    # (third-party DEBUG output, such as a driver echoing SQL parameters, is never enabled).
+    logged = "\n".join(
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("salesctl") or r.levelno >= logging.WARNING
+    )
+    assert EMAIL not in logged
+    assert MARKER not in logged
+
+
+def redact_cli(*args: str) -> Any:
+    from salesctl.cli import app
+    from salesctl.config import get_settings
+
+    get_settings.cache_clear()
+    return CliRunner().invoke(app, ["maintenance", "redact-existing", *args])
+
+
+def costs_totals() -> tuple[Any, Any]:
+    from salesctl.cli import app
+
+    result = CliRunner().invoke(app, ["costs", "--json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout, parse_float=Decimal)
+    return report["total_cost_usd"], report["total_requests"]
+
+
+def test_redact_existing_cleans_old_text_but_keeps_the_numbers(
+    sim: Simulator, db_env: str, isolated_env: Path
+) -> None:
+    from salesctl.db.session import create_engine
+    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.spool import Spool, count_pending, spool_path
+    from salesctl.llm.tracking import TrackingRecord
+    from salesctl.llm.types import LLMConfig
+
+    async def calls() -> None:
+        engine = create_engine(db_env)
+        config = LLMConfig(agent_type="qualification", provider="cerebras", model="llama3.1-8b")
+        async with CostOptimizedLLMProvider(engine=engine) as llm:
+            for n in range(3):
+                await llm.complete(f"{PROMPT} #{n}", config=config)
+        await engine.dispose()
+
+    asyncio.run(calls())
+    # A record another database is still waiting for, with the same text in it.
+    from datetime import UTC, datetime
+
+    other = Spool(spool_path(isolated_env))
+    other.append(
+        TrackingRecord(
+            request_id=str(uuid.uuid4()),
+            timestamp=datetime.now(UTC),
+            agent_type="qualification",
+            provider="cerebras",
+            model="llama3.1-8b",
+            prompt_text=PROMPT,
+        ).to_json_line("someone-elses-db")
+    )
+    other.close()
+    before = costs_totals()
+    assert all(EMAIL in p for p, _ in asyncio.run(tracked_texts(db_env)) if p)
+
+    refused = redact_cli()  # store_prompts is still `full`: nothing to redact to
+    assert refused.exit_code == 1
+    assert "pass --mode redacted or --mode none" in refused.stderr
+    unconfirmed = redact_cli("--mode", "redacted")  # not a terminal, no --yes
+    assert unconfirmed.exit_code == 1
+    assert "pass --yes" in unconfirmed.stderr
+
+    done = redact_cli("--mode", "redacted", "--yes", "--json")
+    assert done.exit_code == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["tracking_rows"], result["spool_records"]) == (3, 1)
+    assert result["cache_entries"] == 3  # the database cache held the three answers
+    texts = asyncio.run(tracked_texts(db_env))
+    assert all(EMAIL not in p and MARKER in p for p, _ in texts if p)
+    assert len(texts) == 3
+    assert EMAIL not in spool_path(isolated_env).read_text()
+    assert count_pending(spool_path(isolated_env)) == 1
+    assert costs_totals() == before
+
+    assert redact_cli("--mode", "none", "--yes").exit_code == 0
+    assert asyncio.run(tracked_texts(db_env)) == [(None, None)] * 3
+    assert json.loads(spool_path(isolated_env).read_text())["prompt_text"] is None
+    assert costs_totals() == before
