@@ -106,7 +106,7 @@ def parse_ids(text: str) -> tuple[int, ...]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit() or int(part) <= 0:
+        if not part.isascii() or not part.isdigit() or not 0 < int(part) < 2**31:
             raise InvalidInput(f"--ids takes positive lead ids separated by commas, not {part!r}")
         ids[int(part)] = None
     if not ids:

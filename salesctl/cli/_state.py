@@ -7,6 +7,9 @@ from typing import NoReturn
 
 debug = False
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a lead or deal can have (32-bit keys); larger ids are refused as flags."""
+
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line on stderr and exit; no traceback."""

@@ -17,6 +17,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
+from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -36,7 +37,12 @@ EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 Lead = Annotated[
     int | None,
-    typer.Option("--lead", help="One lead by id (runs even if the agent already did it).", min=1),
+    typer.Option(
+        "--lead",
+        help="One lead by id (runs even if the agent already did it).",
+        min=1,
+        max=MAX_ROW_ID,
+    ),
 ]
 Ids = Annotated[
     str | None, typer.Option("--ids", help="Leads by id, e.g. 1,2,3 (run even if done).")

@@ -84,6 +84,8 @@ def check(
         agent_type = build_filters(settings=settings, agents=[agent]).agents[0] if agent else None
         if timeout <= 0:
             raise InvalidInput("--timeout must be a positive number of seconds")
+        if notify is not None and not _is_http_url(notify):
+            raise InvalidInput(f"--notify {notify!r} is not an http(s) URL")
         request = BudgetRequest(
             daily_usd=daily_usd,
             monthly_usd=monthly_usd,
@@ -150,3 +152,11 @@ def _report(result: Any, *, json_output: bool, details: bool) -> None:
         err().print(f"notified {len(result.new_alerts)} new crossing(s)", style="dim")
     if result.notify_error:
         err().print(f"warning: {result.notify_error}", style="yellow", markup=False)
+
+
+def _is_http_url(url: str) -> bool:
+    """Checked up front, so a typo shows on the first run rather than at the first alert."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    return parts.scheme in {"http", "https"} and bool(parts.netloc) and " " not in url.strip()

@@ -9,6 +9,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
+from salesctl.cli._state import MAX_ROW_ID
 from salesctl.cli.maintenance import flush_command
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ def costs(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
-    lead: int | None = typer.Option(None, "--lead", help="Only calls for this lead id."),
+    lead: int | None = typer.Option(
+        None, "--lead", help="Only calls for this lead id.", min=1, max=MAX_ROW_ID
+    ),
     provider: str | None = typer.Option(None, "--provider", help="Only this provider."),
     model: str | None = typer.Option(None, "--model", help="Only this model."),
     session: str | None = typer.Option(None, "--session", help="Only this chat session."),
@@ -133,7 +136,7 @@ def export(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
-    lead: int | None = typer.Option(None, "--lead"),
+    lead: int | None = typer.Option(None, "--lead", min=1, max=MAX_ROW_ID),
     provider: str | None = typer.Option(None, "--provider"),
     model: str | None = typer.Option(None, "--model"),
     session: str | None = typer.Option(None, "--session"),

@@ -8,6 +8,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
+from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
     from salesctl.crm.records import DealMove, DealRecord, Pipeline
@@ -34,7 +35,9 @@ def _complete_stage(incomplete: str) -> list[str]:
 
 @app.command("add")
 def add(
-    lead_id: int = typer.Option(..., "--lead", help="The lead the deal is with."),
+    lead_id: int = typer.Option(
+        ..., "--lead", help="The lead the deal is with.", min=1, max=MAX_ROW_ID
+    ),
     name: str = typer.Option(..., "--name", help="What the deal is called."),
     stage: str = typer.Option(
         "prospecting",
@@ -86,7 +89,9 @@ def list_deals(
     stage: str | None = typer.Option(
         None, "--stage", help="Only deals in this stage.", autocompletion=_complete_stage
     ),
-    lead_id: int | None = typer.Option(None, "--lead", help="Only this lead's deals."),
+    lead_id: int | None = typer.Option(
+        None, "--lead", help="Only this lead's deals.", min=1, max=MAX_ROW_ID
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List deals in pipeline order, with the count and total amount per stage.
@@ -114,7 +119,7 @@ def list_deals(
 
 @app.command("move")
 def move(
-    deal_id: int = typer.Argument(..., metavar="ID", help="Deal id."),
+    deal_id: int = typer.Argument(..., metavar="ID", help="Deal id.", min=1, max=MAX_ROW_ID),
     stage: str = typer.Argument(
         ..., metavar="STAGE", help=f"One of: {', '.join(STAGES)}.", autocompletion=_complete_stage
     ),

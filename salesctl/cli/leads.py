@@ -10,6 +10,7 @@ import typer
 
 from salesctl.cli import _runtime, _state
 from salesctl.cli._console import err, out, print_json
+from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
     from salesctl.crm.records import LeadRecord
@@ -213,7 +214,7 @@ def list_leads(
 
 @app.command("show")
 def show(
-    lead_id: int = typer.Argument(..., metavar="ID", help="Lead id."),
+    lead_id: int = typer.Argument(..., metavar="ID", help="Lead id.", min=1, max=MAX_ROW_ID),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a lead: contact, qualification, enrichment, deals and the AI spend on it so far.
@@ -242,7 +243,7 @@ def show(
 
 @app.command("delete")
 def delete(
-    lead_id: int = typer.Argument(..., metavar="ID", help="Lead id."),
+    lead_id: int = typer.Argument(..., metavar="ID", help="Lead id.", min=1, max=MAX_ROW_ID),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete a lead with its deals and agent runs; its AI cost records stay, unlinked.

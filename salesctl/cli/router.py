@@ -6,6 +6,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
+from salesctl.errors import InvalidInput
 
 app = typer.Typer(help="Inspect the smart router (no LLM is called).", no_args_is_help=True)
 
@@ -27,6 +28,10 @@ def explain(
     from salesctl.llm.router import choices_without_key, route
 
     with _runtime.user_errors():
+        if not prompt.strip():
+            raise InvalidInput(
+                'the prompt is empty: pass the request in quotes, e.g. "Show me top 3 leads"'
+            )
         settings = get_settings()
         decision = route(prompt, router=settings.router)
         no_key = choices_without_key(decision, settings)

@@ -271,7 +271,10 @@ def parse_leads_csv(path: Path, mappings: Sequence[str] = ()) -> ParsedFile:
     """Read and validate every row; duplicates within the file are invalid rows."""
     text = read_text(path)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    # strict: an unterminated or misplaced quote is an error, not text running to the end.
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True
+    )
     records = _records(reader, path)
     try:
         _, headers = next(records)

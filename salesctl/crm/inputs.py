@@ -101,6 +101,13 @@ def normalise_tier(value: str) -> LeadTier:
     return key  # type: ignore[return-value]
 
 
+MAX_EMPLOYEES = 10_000_000
+"""More than any company employs; also keeps the value inside a 32-bit column."""
+
+MAX_NOTES_CHARS = 20_000
+"""Notes go into every agent prompt: a cap keeps a pasted document from costing a fortune."""
+
+
 def parse_employees(value: Any) -> int | None:
     """Whole numbers as CRMs export them: `250`, `1,200`, `1200.0`."""
     if value is None or isinstance(value, int):
@@ -108,6 +115,8 @@ def parse_employees(value: Any) -> int | None:
     text = str(value).strip().replace(",", "").replace("_", "")
     if not text:
         return None
+    if len(text) > 20:  # "9e999999999" would build a billion-digit integer
+        raise ValueError(f"employees {value!r} is not a plausible head count")
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -116,6 +125,8 @@ def parse_employees(value: Any) -> int | None:
         raise ValueError(f"employees {value!r} is not a whole number")
     if number < 0:
         raise ValueError(f"employees {value!r} is negative")
+    if number > MAX_EMPLOYEES:
+        raise ValueError(f"employees {value!r} is more than {MAX_EMPLOYEES:,}")
     return int(number)
 
 
@@ -166,7 +177,7 @@ class LeadInput(BaseModel):
     employees: int | None = None
     website: str | None = Field(None, max_length=2048)
     region: str | None = Field(None, max_length=255)
-    notes: str | None = None
+    notes: str | None = Field(None, max_length=MAX_NOTES_CHARS)
     status: LeadStatus = "new"
 
     @field_validator("*", mode="before")

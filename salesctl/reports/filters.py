@@ -154,10 +154,30 @@ def _period(text: str, today: date) -> tuple[date, date] | None:
     return None
 
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""Nothing was tracked before this; earlier dates would only build empty, huge day series."""
+
+
 def parse_time(
     text: str, *, zone: ZoneInfo, now: datetime, end: bool = False, flag: str = "--since"
 ) -> datetime:
-    """One `--since`/`--until` value as aware UTC (`end=True`: the exclusive end it implies)."""
+    """One `--since`/`--until` value as aware UTC (`end=True`: the exclusive end it implies).
+
+    Refuses instants before 2000 or past the calendar's end, and a `--since` in the future.
+    """
+    field = "until" if end else "since"
+    try:
+        instant = _parse_time(text, zone=zone, now=now, end=end, flag=flag)
+    except OverflowError:
+        instant = None
+    if instant is None or instant < EARLIEST:
+        raise InvalidFilter(f"{flag} {text!r} is out of range (from 2000 on)", field=field)
+    if not end and instant > now:
+        raise InvalidFilter(f"{flag} {text!r} is in the future", field=field)
+    return instant
+
+
+def _parse_time(text: str, *, zone: ZoneInfo, now: datetime, end: bool, flag: str) -> datetime:
     value = text.strip().lower()
     today = local_date(now, zone)
     if value == "now":
