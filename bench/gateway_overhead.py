@@ -1,106 +1,318 @@
-"""What the gateway adds to a call: validate, price, spool and queue the tracking row.
+"""Tracking overhead: what `CostOptimizedLLMProvider` adds to a call over the bare SDK.
 
-Runs `complete()` against an in-process provider that answers instantly, so every microsecond
-measured is the gateway's own, and compares it with calling that provider directly. The
-background writer inserts the rows into a real database meanwhile (its time is not on the
-caller's path; `flush()` at the end proves every row landed).
+The same calls go through the official openai SDK client directly and through the gateway
+(which uses that SDK too, then prices the answer, spools and queues its tracking row; a
+background task inserts the rows in batches), against the provider simulator in its own
+process with no added latency: alternately, one call at a time and 64 at once, on SQLite
+and on PostgreSQL. Afterwards the tracking rows are counted (every call, exactly once).
 
-    .venv/bin/python -m bench.gateway_overhead [--calls 2000] [--database-url URL]
+What is compared. Both clients' HTTP exchanges are timed inside the SDK's httpx client, so
+the simulator's own jitter (several ms on a busy 2-core machine) drops out:
+  * one at a time: each call's wall time outside its HTTP exchange (building the request,
+    parsing the answer, and for the gateway routing, pricing, spooling, queueing, plus any
+    tracking batch the event loop ran meanwhile); added p50/p99 = gateway minus bare SDK;
+  * 64 at once: the calls share one event loop, so what each adds is event-loop time: the
+    thread CPU time of a batch of 64, divided by 64; gateway batches alternate with bare
+    ones, and added p50/p99 are over the differences of neighbouring batches (which cancels
+    the drift of this shared machine's load).
+A third client, the gateway over a provider that answers instantly in-process, shows the
+gateway's own cost with no SDK or HTTP at all.
+
+    .venv/bin/python -m bench.gateway_overhead [--quick] [--calls 2000]
+    .venv/bin/python -m bench.gateway_overhead --database postgresql
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
-import tempfile
+import contextvars
+import os
 import time
-from pathlib import Path
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from salesctl.llm.types import LLMConfig, ProviderRequest, ProviderResponse, Usage
+from bench._common import (
+    Measurement,
+    bench_main,
+    count_tracked,
+    drop_postgres,
+    load_average,
+    migrated_engine,
+    percentile,
+    postgres_available,
+    progress,
+    recreate_postgres,
+    scratch_dir,
+    simulator_process,
+)
+
+P50_TARGET_MS = 0.5
+P99_TARGET_MS = 2.0
+CONCURRENCY = 64
+MODEL = "gpt-4o-mini"
+MAX_TOKENS = 120
+PROMPT = (
+    "Qualify TechCorp Inc as a lead. Company: TechCorp Inc, SaaS, 250 employees, North "
+    "America. Contact: Dana Lee, VP of Sales. Notes: asked about pricing for 40 seats; "
+    "evaluating two vendors this quarter; budget approved. Reply with a score 0-100, a tier "
+    "(hot/warm/cold) and one sentence of reasoning."
+)
+POSTGRES_DATABASE = "salesctl_bench_overhead"
+
+_in_http: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "in_http", default=None
+)
+
+
+def time_http(sdk_client: Any) -> Any:
+    """Make the SDK client's httpx `send` (request out, whole body in) add its wall time to
+    the current call's counter. Returns the client."""
+    http = sdk_client._client  # the SDK's httpx.AsyncClient
+    send = http.send
+
+    async def timed_send(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return await send(*args, **kwargs)
+        finally:
+            counter = _in_http.get()
+            if counter is not None:
+                counter[0] += time.perf_counter() - started
+
+    http.send = timed_send
+    return sdk_client
+
+
+def timed_openai_provider(settings: Any) -> Any:
+    """The gateway's own OpenAI adapter, its SDK client's HTTP exchanges timed."""
+    from salesctl.llm.providers import OpenAIProvider
+
+    class TimedOpenAIProvider(OpenAIProvider):
+        def _build_client(self, api_key: str) -> Any:
+            return time_http(super()._build_client(api_key))
+
+    return TimedOpenAIProvider(settings)
 
 
 class InstantProvider:
-    name = "cerebras"
+    """Answers at once in-process: what is left of a call's time is the gateway's own."""
+
+    name = "openai"
 
     def __init__(self) -> None:
+        from salesctl.llm.types import ProviderResponse, Usage
+
         self.answer = ProviderResponse(
-            text="Score: 82 (hot). Strong ICP fit.",
-            usage=Usage(input_tokens=420, output_tokens=60),
-            model="llama3.1-8b",
+            text="Score: 82 (hot). Strong ICP fit: budget approved, evaluating now.",
+            usage=Usage(input_tokens=96, output_tokens=18),
+            model=MODEL,
         )
 
-    async def complete(self, request: ProviderRequest) -> ProviderResponse:
+    async def complete(self, request: Any) -> Any:
         return self.answer
 
-    def stream(self, request: ProviderRequest):  # type: ignore[no-untyped-def]
+    def stream(self, request: Any) -> Any:
         raise NotImplementedError
 
     async def aclose(self) -> None:
         return None
 
 
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+Call = Callable[[], Awaitable[Any]]
 
 
-async def main(calls: int, database_url: str | None) -> None:
-    from sqlalchemy import func, select
+@dataclass
+class Client:
+    """One way of making the call, and what its calls measured."""
 
-    from salesctl.config import Settings, normalise_database_url
-    from salesctl.db import migrate
-    from salesctl.db.models import AICostTracking
-    from salesctl.db.session import create_engine
+    call: Call
+    wall: list[float] = field(default_factory=list)
+    outside_http: list[float] = field(default_factory=list)
+    batch_cpu: list[float] = field(default_factory=list)
+
+
+async def _timed(client: Client) -> None:
+    counter = [0.0]
+    _in_http.set(counter)  # each call runs in its own task (gather) or resets it here
+    started = time.perf_counter()
+    await client.call()
+    elapsed = time.perf_counter() - started
+    client.wall.append(elapsed)
+    client.outside_http.append(elapsed - counter[0])
+
+
+async def one_at_a_time(first: Client, second: Client, calls: int) -> None:
+    for i in range(calls):
+        # Alternate which goes first, so neither always follows the other's leftovers.
+        for client in (first, second) if i % 2 == 0 else (second, first):
+            await _timed(client)
+
+
+async def many_at_once(first: Client, second: Client, calls: int) -> None:
+    for i in range(max(1, calls // CONCURRENCY)):
+        for client in (first, second) if i % 2 == 0 else (second, first):
+            started = time.thread_time()
+            await asyncio.gather(*(_timed(client) for _ in range(CONCURRENCY)))
+            client.batch_cpu.append((time.thread_time() - started) / CONCURRENCY)
+
+
+def _ms(samples: list[float], p: float) -> float:
+    return percentile(samples, p) * 1000
+
+
+async def measure_database(
+    label: str, url: str, env: dict[str, str], calls: int, warmup: int
+) -> list[Measurement]:
+    import openai
+
+    from salesctl.config import Settings
     from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.types import LLMConfig
 
-    home = Path(tempfile.mkdtemp(prefix="salesctl-bench-"))
-    url = normalise_database_url(database_url or f"sqlite:///{home / 'bench.db'}")
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
-    provider = InstantProvider()
-    settings = Settings(home=home, database_url=url)
-    llm = CostOptimizedLLMProvider(
-        engine=engine, settings=settings, providers={"cerebras": provider}
+    home = scratch_dir("overhead")
+    engine = await migrated_engine(url)
+    settings = Settings(
+        home=home,
+        database_url=url,
+        openai_base_url=env["OPENAI_BASE_URL"],
+        openai_api_key="sk-bench",
     )
-    config = LLMConfig(
-        agent_type="qualification", provider="cerebras", model="llama3.1-8b", cache=False
+    config = LLMConfig(agent_type="qualification", provider="openai", model=MODEL, cache=False)
+    adapter = timed_openai_provider(settings)
+    llm = CostOptimizedLLMProvider(engine=engine, settings=settings, providers={"openai": adapter})
+    instant = CostOptimizedLLMProvider(
+        engine=engine, settings=settings, providers={"openai": InstantProvider()}
     )
-    request = ProviderRequest(model="llama3.1-8b", messages=())
-    prompt = "Qualify TechCorp Inc (SaaS, 250 employees, North America) as a lead. " * 4
-
-    for _ in range(200):  # warm up imports, price lookups, the writer
-        await llm.complete(prompt=prompt, config=config)
-    await llm.flush()
-
-    direct: list[float] = []
-    gateway: list[float] = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        await provider.complete(request)
-        direct.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        await llm.complete(prompt=prompt, config=config)
-        gateway.append(time.perf_counter() - start)
-    flush_start = time.perf_counter()
-    await llm.aclose()
-    flush_s = time.perf_counter() - flush_start
-
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(func.count()).select_from(AICostTracking))).scalar()
-    await engine.dispose()
-    added = [(g - d) * 1e6 for g, d in zip(gateway, direct, strict=True)]
-    print(f"database: {url.split('://')[0]}  calls: {calls}  rows in database: {rows}")
-    print(
-        f"added per call: p50 {statistics.median(added):.0f} µs, "
-        f"p90 {percentile(added, 0.9):.0f} µs, p99 {percentile(added, 0.99):.0f} µs"
+    sdk = time_http(
+        openai.AsyncOpenAI(
+            base_url=env["OPENAI_BASE_URL"], api_key="sk-bench", max_retries=0, timeout=30
+        )
     )
-    print(f"final flush: {flush_s * 1000:.1f} ms")
+    messages = [{"role": "user", "content": PROMPT}]
+
+    async def bare_call() -> Any:
+        return await sdk.chat.completions.create(
+            model=MODEL, messages=messages, max_completion_tokens=MAX_TOKENS
+        )
+
+    async def gateway_call() -> Any:
+        return await llm.complete(PROMPT, config=config, max_tokens=MAX_TOKENS)
+
+    async def instant_call() -> Any:
+        return await instant.complete(PROMPT, config=config, max_tokens=MAX_TOKENS)
+
+    async def nothing() -> None:
+        return None
+
+    try:
+        progress(f"overhead/{label}: warm-up, then {calls:,} calls per client and mode")
+        await one_at_a_time(Client(bare_call), Client(gateway_call), warmup)
+        await one_at_a_time(Client(nothing), Client(instant_call), warmup)
+        await llm.flush()
+        await instant.flush()
+        before = await count_tracked(engine)
+        bare, gateway = Client(bare_call), Client(gateway_call)
+        await one_at_a_time(bare, gateway, calls)
+        alone = Client(instant_call)
+        await one_at_a_time(Client(nothing), alone, calls)
+        bare_many, gateway_many = Client(bare_call), Client(gateway_call)
+        await many_at_once(bare_many, gateway_many, calls)
+        made = len(gateway.wall) + len(alone.wall) + len(gateway_many.wall)
+        flush_started = time.perf_counter()
+        await llm.flush()
+        await instant.flush()
+        flush_ms = (time.perf_counter() - flush_started) * 1000
+        rows = await count_tracked(engine) - before
+    finally:
+        await llm.aclose()
+        await instant.aclose()
+        await adapter.aclose()
+        await sdk.close()
+        await engine.dispose()
+
+    batch_added = [g - b for g, b in zip(gateway_many.batch_cpu, bare_many.batch_cpu, strict=True)]
+    measurements: list[Measurement] = []
+    for p, target in ((50, P50_TARGET_MS), (99, P99_TARGET_MS)):
+        measurements.append(
+            Measurement(
+                bench="overhead",
+                name=f"added p{p}, {label}, 1 at a time",
+                value=_ms(gateway.outside_http, p) - _ms(bare.outside_http, p),
+                unit="ms",
+                target=target,
+                baseline=(
+                    f"outside HTTP: bare SDK {_ms(bare.outside_http, p):.2f} ms, gateway "
+                    f"{_ms(gateway.outside_http, p):.2f} ms; whole call: bare "
+                    f"{_ms(bare.wall, p):.2f} ms, gateway {_ms(gateway.wall, p):.2f} ms; "
+                    f"gateway over an instant provider {_ms(alone.wall, p):.3f} ms"
+                ),
+            )
+        )
+    for p, target in ((50, P50_TARGET_MS), (99, P99_TARGET_MS)):
+        measurements.append(
+            Measurement(
+                bench="overhead",
+                name=f"added p{p}, {label}, {CONCURRENCY} at once (loop CPU per call)",
+                value=percentile(batch_added, p) * 1000,
+                unit="ms",
+                target=target,
+                baseline=(
+                    f"per call: bare SDK {_ms(bare_many.batch_cpu, p):.2f} ms, gateway "
+                    f"{_ms(gateway_many.batch_cpu, p):.2f} ms over "
+                    f"{len(gateway_many.batch_cpu)} batches; whole call p{p}: bare "
+                    f"{_ms(bare_many.wall, p):.1f} ms, gateway {_ms(gateway_many.wall, p):.1f} ms"
+                ),
+            )
+        )
+    measurements.append(
+        Measurement(
+            bench="overhead",
+            name=f"tracking rows written, {label}",
+            value=rows / made * 100,
+            unit="%",
+            target=100.0,
+            better="higher",
+            baseline=f"{rows:,} rows for {made:,} gateway calls; final flush {flush_ms:.0f} ms",
+        )
+    )
+    return measurements
+
+
+def run(
+    *, quick: bool = False, calls: int | None = None, database: str | None = None
+) -> list[Measurement]:
+    calls = calls or (256 if quick else 2000)
+    warmup = 32 if quick else 200
+    os.environ.setdefault("SALESCTL_CONFIG", str(scratch_dir("overhead-config") / "none.toml"))
+    progress(f"overhead: {load_average()}")
+    measurements: list[Measurement] = []
+    with simulator_process(latency_ms=0) as env:
+        if database in (None, "sqlite"):
+            url = f"sqlite+aiosqlite:///{scratch_dir('overhead-db') / 'bench.db'}"
+            measurements += asyncio.run(measure_database("SQLite", url, env, calls, warmup))
+        if database in (None, "postgresql"):
+            problem = postgres_available()
+            if problem is not None:
+                measurements.append(
+                    Measurement("overhead", "PostgreSQL", None, "ms", P50_TARGET_MS, error=problem)
+                )
+            else:
+                url = recreate_postgres(POSTGRES_DATABASE)
+                try:
+                    measurements += asyncio.run(
+                        measure_database("PostgreSQL", url, env, calls, warmup)
+                    )
+                finally:
+                    drop_postgres(POSTGRES_DATABASE)
+    return measurements
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--calls", type=int, help="calls per client and mode (default 2,000)")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], help="only this one")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--database-url", default=None)
-    args = parser.parse_args()
-    asyncio.run(main(args.calls, args.database_url))
+    bench_main("gateway_overhead", run, __doc__, _options)

@@ -130,6 +130,8 @@ class PriceBook:
         self.overrides = dict(overrides or {})
         self._warn = warn or log.warning
         self._warned: set[str] = set()
+        self._rates: dict[int, _Rates] = {}
+        self._catalogue: dict[tuple[str, str], tuple[Any, Any] | None] = {}
 
     @classmethod
     def from_settings(
@@ -152,9 +154,12 @@ class PriceBook:
         override = self.overrides.get(override_key(provider, model))
         if override is not None:
             return Price(quantize_cost(_override_cost(usage, override)), "override")
-        found = _find_catalogue_model(provider, model)
+        found = self._catalogue_model(provider, model)
         if found is not None:
             catalogue_provider, catalogue_model = found
+            rates = self._rates_for(catalogue_model.get_prices(at))
+            if rates.linear is not None:
+                return Price(quantize_cost(rates.cost(usage)), "genai-prices")
             try:
                 calculation = catalogue_model.calc_price(
                     _genai_usage(usage), catalogue_provider, genai_request_timestamp=at
@@ -189,6 +194,18 @@ class PriceBook:
         catalogue_provider, catalogue_model = found
         return _catalogue_prices(provider, model, catalogue_provider, catalogue_model, at)
 
+    def _catalogue_model(self, provider: str, model: str) -> tuple[Any, Any] | None:
+        key = (provider, model)
+        if key not in self._catalogue:
+            self._catalogue[key] = _find_catalogue_model(provider, model)
+        return self._catalogue[key]
+
+    def _rates_for(self, model_price: Any) -> _Rates:
+        rates = self._rates.get(id(model_price))
+        if rates is None:
+            rates = self._rates[id(model_price)] = _Rates.of(model_price)
+        return rates
+
     def _warn_unpriced(self, provider: str, model: str, why: str) -> None:
         key = override_key(provider, model)
         if key in self._warned:
@@ -197,6 +214,61 @@ class PriceBook:
         self._warn(
             f"no price known for {key!r} ({why}); its calls are tracked with cost unknown. "
             f'Add [pricing."{key}"] with input_per_mtok and output_per_mtok to the config file.'
+        )
+
+
+_CALIBRATION = (
+    Usage(),
+    Usage(input_tokens=1_000_000),
+    Usage(output_tokens=1_000_000),
+    Usage(cache_read_tokens=1_000_000),
+    Usage(cache_write_tokens=1_000_000),
+)
+_PROBE = Usage(
+    input_tokens=123_457, output_tokens=6_553, cache_read_tokens=4_099, cache_write_tokens=257
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    """One genai-prices price table as what it is for token-priced models without tiers: a
+    fixed part plus USD per million tokens of each kind, so a call's price is a few Decimal
+    multiplications instead of genai-prices resolving and validating the table each time.
+
+    The rates are genai-prices' own answers for a million tokens of each kind, and are only
+    used when they reproduce its answer for a mixed probe exactly; otherwise (tiers, or
+    anything not linear) `linear` is None and every call goes to genai-prices.
+    """
+
+    model_price: Any
+    """Kept so the `id()` this is cached under cannot be reused by another table."""
+    linear: tuple[Decimal, Decimal, Decimal, Decimal, Decimal] | None
+
+    @classmethod
+    def of(cls, model_price: Any) -> _Rates:
+        from genai_prices.types import TieredPrices
+
+        if any(isinstance(value, TieredPrices) for value in vars(model_price).values()):
+            return cls(model_price, None)
+        try:
+            fixed, *per_mtok = (
+                model_price.calc_price(_genai_usage(u))["total_price"] for u in _CALIBRATION
+            )
+            rates = cls(model_price, (fixed, *(price - fixed for price in per_mtok)))  # type: ignore[arg-type]
+            exact = model_price.calc_price(_genai_usage(_PROBE))["total_price"]
+        except (ValueError, ArithmeticError, TypeError, KeyError):
+            return cls(model_price, None)
+        return rates if rates.cost(_PROBE) == exact else cls(model_price, None)
+
+    def cost(self, usage: Usage) -> Decimal:
+        assert self.linear is not None
+        fixed, input_rate, output_rate, read_rate, write_rate = self.linear
+        return (
+            fixed
+            + usage.input_tokens * input_rate / MILLION
+            + usage.output_tokens * output_rate / MILLION
+            + usage.cache_read_tokens * read_rate / MILLION
+            + usage.cache_write_tokens * write_rate / MILLION
         )
 
 

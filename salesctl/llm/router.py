@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from salesctl.errors import ConfigError
@@ -140,7 +142,7 @@ def classify(
     )
     lower = head.lower()
     tokens = TOKEN.findall(head)
-    words = sum(1 for t in tokens if t not in SENTENCE_END)
+    words = len(tokens) - sum(map(head.count, SENTENCE_END))  # each of those is one token
     if len(text) > SCAN_HEAD + SCAN_TAIL:
         words = len(text) // 6
     lowered = [t.lower() for t in tokens]
@@ -153,11 +155,15 @@ def classify(
     lookup = LOOKUP.match(head) is not None
     why = "why" in vocabulary or any(p in lower for p in WHY_PHRASES)
     conditions = sum(1 for p in CONDITION_PHRASES if p in lower)
-    joined_asks = sum(
-        1
-        for i in range(len(lowered) - 1)
-        if lowered[i] == "and"
-        and (lowered[i + 1] in ASK_VERBS or (lowered[i + 1] == "then" and i + 2 < len(lowered)))
+    joined_asks = (
+        sum(
+            1
+            for i in range(len(lowered) - 1)
+            if lowered[i] == "and"
+            and (lowered[i + 1] in ASK_VERBS or (lowered[i + 1] == "then" and i + 2 < len(lowered)))
+        )
+        if "and" in vocabulary
+        else 0
     )
     multi_step = (
         len(vocabulary & STEP_WORDS)
@@ -169,10 +175,9 @@ def classify(
     entities = len(
         {
             token
-            for i, token in enumerate(tokens)
-            if i > 0
-            and tokens[i - 1] not in SENTENCE_END
-            and (token[0].isupper() or token[0] == "$" or token[-1] == "%")
+            for before, token in pairwise(tokens)
+            if (token[0].isupper() or token[0] == "$" or token[-1] == "%")
+            and before not in SENTENCE_END
             and token not in NOT_ENTITIES
         }
     )
@@ -266,10 +271,15 @@ def parse_choice(choice: str, *, where: str = "router") -> tuple[ProviderId, str
 
 
 def tier_choices(router: RouterSettings, complexity: Complexity) -> list[tuple[ProviderId, str]]:
-    choices = getattr(router, complexity)
+    return list(_parsed_tier(complexity, tuple(getattr(router, complexity))))
+
+
+@lru_cache(maxsize=64)
+def _parsed_tier(complexity: str, choices: tuple[str, ...]) -> tuple[tuple[ProviderId, str], ...]:
+    """A tier's choices, parsed once per distinct setting rather than on every routed call."""
     if not choices:
         raise ConfigError(f"router tier {complexity!r} has no choices: set router.{complexity}")
-    return [parse_choice(c, where=f"router.{complexity}") for c in choices]
+    return tuple(parse_choice(c, where=f"router.{complexity}") for c in choices)
 
 
 def route(
