@@ -38,6 +38,18 @@ def prepare_sqlite_file(url: str) -> None:
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)
+    _check_openable(path)
+
+
+def _check_openable(path: Path) -> None:
+    """Fail here, in this thread, rather than in aiosqlite's worker thread, whose cleanup after
+    a failed connect can outlive the event loop and print a stray traceback."""
+    import sqlite3
+
+    try:
+        sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True).close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"database unreachable: {exc}") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

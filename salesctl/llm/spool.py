@@ -65,9 +65,23 @@ def database_tag(url: URL | str) -> str:
 
 
 def open_private(path: Path, flags: int = os.O_WRONLY | os.O_APPEND | os.O_CREAT) -> int:
-    """Open (creating owner-only) a spool file, its directory owner-only too."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Open (creating owner-only) a spool file, its directories owner-only too."""
+    private_dirs(path.parent)
     return os.open(path, flags, 0o600)
+
+
+def private_dirs(directory: Path) -> None:
+    """Create `directory` and its missing parents owner-only (0700).
+
+    `mkdir(parents=True, mode=…)` gives the parents the umask's mode, which would leave the
+    data directory world-readable when the spool is the first thing written there.
+    """
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700, exist_ok=True)
 
 
 # --- locking -----------------------------------------------------------------------------

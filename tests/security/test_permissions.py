@@ -97,3 +97,15 @@ def test_sqlite_file_elsewhere_is_created_owner_only(
     assert CliRunner().invoke(app, ["init"]).exit_code == 0
     assert mode(database) == 0o600
     assert mode(database.parent) == 0o700
+
+
+def test_a_spool_written_before_init_keeps_the_data_dir_owner_only(
+    loose_umask: None, tmp_path: Path
+) -> None:
+    from salesctl.llm.spool import open_private
+
+    data_dir = tmp_path / "fresh" / "salesctl"
+    os.close(open_private(data_dir / "spool" / "tracking.jsonl"))
+    assert mode(data_dir) == 0o700
+    assert mode(data_dir / "spool") == 0o700
+    assert mode(data_dir / "spool" / "tracking.jsonl") == 0o600
