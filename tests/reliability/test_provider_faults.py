@@ -57,6 +57,11 @@ CASES = [
         waits=(0.05,),
     ),
     Case(
+        "429 without Retry-After backs off, then answers",
+        ({"provider": "cerebras", "status": 429, "retry_after": False},),
+        (("ok", None, 2),),
+    ),
+    Case(
         "429 on every attempt",
         ({"provider": "cerebras", "status": 429, "retry_after": 0, "times": 3},),
         (("error", "rate_limited", 3),),

@@ -28,7 +28,7 @@ class Fault:
     kind:
       status        answer `status` (429, 500, 502, 503, 400, 401, ...) in the provider's error
                     shape; a 429 (or any status given `retry_after`) carries `retry-after`
-                    (seconds, default 1) and `retry-after-ms`.
+                    (seconds, default 1) and `retry-after-ms`; `retry_after=False` sends none.
       timeout       hold the request `delay` seconds (default 30), then close the connection
                     without answering: the client's own timeout is expected to fire first.
       slow          wait `delay` seconds, then answer normally.
@@ -42,7 +42,7 @@ class Fault:
     kind: FaultKind = "status"
     provider: str | None = None
     status: int = 500
-    retry_after: float | None = None
+    retry_after: float | bool | None = None
     delay: float | None = None
     after_chunks: int = 2
     message: str | None = None
@@ -54,7 +54,7 @@ def make_fault(
     status: int | None = None,
     *,
     kind: str | None = None,
-    retry_after: float | None = None,
+    retry_after: float | bool | None = None,
     delay: float | None = None,
     after_chunks: int = 2,
     message: str | None = None,

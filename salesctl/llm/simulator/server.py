@@ -153,7 +153,7 @@ class Simulator:
         status: int | None = None,
         *,
         kind: str | None = None,
-        retry_after: float | None = None,
+        retry_after: float | bool | None = None,
         delay: float | None = None,
         after_chunks: int = 2,
         message: str | None = None,
@@ -282,7 +282,10 @@ class Simulator:
         if fault.kind == "status":
             self._record_error(provider, req.model, req.stream, fault.status, fault.kind)
             body, headers = wire.error(provider, fault.status, fault.message)
-            if fault.retry_after is not None or fault.status == 429:
+            # retry_after=False: a 429 without the header, as some gateways send it.
+            if fault.retry_after is not False and (
+                fault.retry_after is not None or fault.status == 429
+            ):
                 seconds = DEFAULT_RETRY_AFTER if fault.retry_after is None else fault.retry_after
                 headers["retry-after"] = f"{seconds:g}"
                 headers["retry-after-ms"] = str(round(seconds * 1000))
