@@ -79,6 +79,16 @@ class MissingAPIKey(ProviderError):
 class BudgetExceeded(SalesctlError):
     """A hard budget limit refused a call before it reached the provider."""
 
+    scope: str = ""
+    """Which limit: `daily`, `monthly` or `agent 'qualification' daily`."""
+    limit_usd: Decimal | None = None
+    spent_usd: Decimal | None = None
+    """What was spent in the limit's period when the call was refused."""
+    max_cost_usd: Decimal | None = None
+    """The most the refused call could have cost (None: its price is unknown)."""
+    tracking_id: str | None = None
+    """The `request_id` of the `status='refused'` row tracking the refusal."""
+
 
 class InvalidModelOutput(SalesctlError):
     """The model's answer did not fit the requested structure, even after a repair attempt."""

@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from salesctl.errors import ConfigError, InvalidInput, InvalidModelOutput, ProviderError
+from salesctl.errors import (
+    BudgetExceeded,
+    ConfigError,
+    InvalidInput,
+    InvalidModelOutput,
+    ProviderError,
+)
 from salesctl.llm.cache import CachedAnswer, ResponseCache, cache_enabled, cache_key
 from salesctl.llm.pricing import Price, PriceBook
 from salesctl.llm.router import RoutingDecision, route
@@ -39,10 +45,12 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from salesctl.config import Settings
+    from salesctl.llm.budget import BudgetGuard, Reservation
 
 log = logging.getLogger("salesctl.gateway")
 
 MODES = ("passthrough", "smart_router")
+TIERS = ("simple", "medium", "complex")
 AGENT_TYPE_MAX = 50
 REPAIR_PROMPT = (
     "Your previous answer was not valid for the required JSON schema ({error}). "
@@ -61,6 +69,10 @@ class _Call:
     use_cache: bool
     prompt_text: str
     schema_model: Any = None
+    step_down: bool = False
+    """Whether a hard budget limit may move this call to a cheaper router tier."""
+    tier: str | None = None
+    """The router tier `choices` come from, when a budget limit stepped the call down."""
 
 
 class LLMStream:
@@ -137,6 +149,17 @@ class CostOptimizedLLMProvider:
         self._writer: TrackingWriter | None = None
         self._usage_warned: set[str] = set()
         self._closed = False
+        self.budget: BudgetGuard | None = None
+        """Hard budget limits (None when none is set: the hot path does not touch them)."""
+        from salesctl.llm.budget import BudgetGuard, has_hard_limits
+
+        if has_hard_limits(self.settings.budget):
+            self.budget = BudgetGuard(
+                self.settings.budget,
+                timezone=self.settings.timezone,
+                engine=lambda: self.engine,
+                warn=self._warn,
+            )
 
     # --- public API -------------------------------------------------------------------------
 
@@ -348,6 +371,9 @@ class CostOptimizedLLMProvider:
             use_cache=use_cache,
             prompt_text=prompt if prompt is not None else last_user,
             schema_model=schema_model,
+            step_down=decision is not None
+            and not config.model
+            and self.settings.budget.step_down_near_limit,
         )
 
     def _provider(self, provider_id: str) -> Provider:
@@ -373,6 +399,16 @@ class CostOptimizedLLMProvider:
                 hit = await self._cache_lookup(call, provider_id, model, key)
                 if hit is not None:
                     return hit, None
+            hold = None
+            if self.budget is not None:
+                try:
+                    hold = await self._reserve(call, provider_id, model, request)
+                except BudgetExceeded as refusal:
+                    cheaper = self._stepped_down(call, refusal, f"{provider_id}:{model}")
+                    if cheaper is None:
+                        self._track_refusal(call, provider_id, model, refusal)
+                        raise
+                    return await self._complete(cheaper)
             request_id = str(uuid.uuid4())
             started = datetime.now(UTC)
             clock = time.perf_counter()
@@ -382,18 +418,29 @@ class CostOptimizedLLMProvider:
                 clock = time.perf_counter()
                 response = await provider.complete(request)
             except ProviderError as exc:
-                self._track_error(call, provider_id, model, request_id, started, clock, exc)
+                self._track_error(
+                    call, provider_id, model, request_id, started, clock, exc, hold=hold
+                )
                 if call.decision is None:
                     raise
                 errors.append(exc)
                 continue
             except BaseException as exc:
-                self._track_error(call, provider_id, model, request_id, started, clock, exc)
+                self._track_error(
+                    call, provider_id, model, request_id, started, clock, exc, hold=hold
+                )
                 raise
             if call.request.response_schema is not None:
                 response = replace(response, text=_unfenced(response.text))
             result = self._track_answer(
-                call, provider_id, model, request_id, started, _elapsed_ms(clock), response
+                call,
+                provider_id,
+                model,
+                request_id,
+                started,
+                _elapsed_ms(clock),
+                response,
+                hold=hold,
             )
             problem = _structure_problem(call, response.text)
             if key is not None and problem is None and response.usage_reported:
@@ -413,6 +460,7 @@ class CostOptimizedLLMProvider:
             request=replace(call.request, messages=turns),
             choices=((result.provider, result.model),),
             use_cache=False,
+            step_down=False,
         )
         repaired, still = await self._complete(repair_call)
         spent = _total_cost(result, repaired)
@@ -445,6 +493,18 @@ class CostOptimizedLLMProvider:
                     if hit.text:
                         yield hit.text
                     return
+            hold = None
+            if self.budget is not None:
+                try:
+                    hold = await self._reserve(call, provider_id, model, request)
+                except BudgetExceeded as refusal:
+                    cheaper = self._stepped_down(call, refusal, f"{provider_id}:{model}")
+                    if cheaper is None:
+                        self._track_refusal(call, provider_id, model, refusal)
+                        raise
+                    async for chunk in self._stream(cheaper, sink):
+                        yield chunk
+                    return
             request_id = str(uuid.uuid4())
             started = datetime.now(UTC)
             clock = time.perf_counter()
@@ -471,7 +531,15 @@ class CostOptimizedLLMProvider:
                     )
             except ProviderError as exc:
                 self._track_error(
-                    call, provider_id, model, request_id, started, clock, exc, text="".join(parts)
+                    call,
+                    provider_id,
+                    model,
+                    request_id,
+                    started,
+                    clock,
+                    exc,
+                    text="".join(parts),
+                    hold=hold,
                 )
                 if call.decision is None or parts:
                     raise
@@ -479,7 +547,15 @@ class CostOptimizedLLMProvider:
                 continue
             except BaseException as exc:  # includes the reader closing the stream early
                 self._track_error(
-                    call, provider_id, model, request_id, started, clock, exc, text="".join(parts)
+                    call,
+                    provider_id,
+                    model,
+                    request_id,
+                    started,
+                    clock,
+                    exc,
+                    text="".join(parts),
+                    hold=hold,
                 )
                 raise
             finally:
@@ -488,12 +564,87 @@ class CostOptimizedLLMProvider:
             if not final.text and parts:
                 final = replace(final, text="".join(parts))
             sink.result = self._track_answer(
-                call, provider_id, model, request_id, started, _elapsed_ms(clock), final
+                call,
+                provider_id,
+                model,
+                request_id,
+                started,
+                _elapsed_ms(clock),
+                final,
+                hold=hold,
             )
             if key is not None and final.usage_reported:
                 self._cache_store(key, final)
             return
         raise _exhausted(call, errors)
+
+    # --- hard budget limits -----------------------------------------------------------------
+
+    async def _reserve(
+        self, call: _Call, provider_id: str, model: str, request: ProviderRequest
+    ) -> Reservation | None:
+        """Hold the call's maximum cost against the hard limits (raises BudgetExceeded)."""
+        from salesctl.llm.budget import max_cost
+
+        assert self.budget is not None
+        if not self.budget.limits_for(call.config.agent_type):
+            return None
+        most = max_cost(self.prices, provider_id, model, request, datetime.now(UTC))
+        return await self.budget.reserve(
+            call.config.agent_type, most, target=f"{provider_id}:{model}"
+        )
+
+    def _settle(self, hold: Reservation, record: TrackingRecord) -> None:
+        assert self.budget is not None
+        self.budget.settle(hold, record.request_id, record.cost_usd, record.timestamp)
+
+    def _stepped_down(self, call: _Call, refusal: BudgetExceeded, refused: str) -> _Call | None:
+        """The call on the next cheaper router tier, when the limit leaves no room for this
+        one (smart-router mode with `budget.step_down_near_limit`, model not pinned)."""
+        from salesctl.llm.router import tier_choices
+        from salesctl.reports.render import usd
+
+        if not call.step_down or call.decision is None:
+            return None
+        tier = call.tier or call.decision.complexity
+        if TIERS.index(tier) == 0:
+            return None
+        cheaper = TIERS[TIERS.index(tier) - 1]
+        choices = tier_choices(self.settings.router, cheaper)  # type: ignore[arg-type]
+        if call.config.provider:
+            choices = [c for c in choices if c[0] == call.config.provider]
+        if not choices:
+            return None
+        reason = (
+            f"stepped down from the {tier} tier to {cheaper}: the hard {refusal.scope} budget "
+            f"of {usd(refusal.limit_usd)} has no room for {refused}"
+        )
+        log.info("%s (agent %s)", reason, call.config.agent_type)
+        decision = replace(
+            call.decision,
+            provider=choices[0][0],
+            model=choices[0][1],
+            fallbacks=[f"{p}:{m}" for p, m in choices[1:]],
+            reasons=[*call.decision.reasons, reason],
+        )
+        return replace(call, choices=tuple(choices), decision=decision, tier=cheaper)
+
+    def _track_refusal(
+        self, call: _Call, provider_id: str, model: str, refusal: BudgetExceeded
+    ) -> None:
+        """One `status='refused'` row: the call never reached the provider and cost nothing."""
+        request_id = str(uuid.uuid4())
+        record = self._base_record(
+            call, provider_id, model, request_id, datetime.now(UTC), f"{provider_id}:{model}"
+        )
+        record.status = "refused"
+        record.error_type = "budget_exceeded"
+        record.cost_usd = Decimal(0)
+        record.latency_ms = 0
+        record.attempts = 0
+        record.simulated = bool(getattr(self._providers.get(provider_id), "simulated", False))
+        self.writer.submit(record)
+        refusal.tracking_id = request_id
 
     # --- cache ------------------------------------------------------------------------------
 
@@ -602,6 +753,7 @@ class CostOptimizedLLMProvider:
         *,
         cache_hit: Price | None = None,
         saved_usd: Decimal | None = None,
+        hold: Reservation | None = None,
     ) -> LLMResult:
         usage = response.usage
         if cache_hit is not None:
@@ -637,6 +789,8 @@ class CostOptimizedLLMProvider:
         record.cache_hit = cache_hit is not None
         record.attempts = response.attempts
         record.simulated = response.simulated
+        if hold is not None:
+            self._settle(hold, record)
         self.writer.submit(record)
         return LLMResult(
             text=response.text,
@@ -681,6 +835,7 @@ class CostOptimizedLLMProvider:
         exc: BaseException,
         *,
         text: str = "",
+        hold: Reservation | None = None,
     ) -> None:
         record = self._base_record(
             call, provider_id, model, request_id, started, f"{provider_id}:{model}"
@@ -718,6 +873,8 @@ class CostOptimizedLLMProvider:
                 record.price_source = price.source
                 record.unpriced = price.unpriced
         record.completion_text = self._stored(text) if text else None
+        if hold is not None:
+            self._settle(hold, record)
         self.writer.submit(record)
 
 
