@@ -2,7 +2,8 @@
 
 `replay_at_start` runs when a command opens a current database (a stat of the spool when
 there is nothing to do); `flush_spool` is `salesctl costs flush`; `redact_existing` applies
-`store_prompts = redacted | none` to text stored before the setting changed.
+`store_prompts = redacted | none` to text stored before the setting changed: tracking rows,
+the spool, the response cache, chat transcripts and the chat REPL's input history.
 """
 
 from __future__ import annotations
@@ -79,12 +80,13 @@ async def replay_at_start(engine: AsyncEngine, settings: Settings) -> ReplayResu
     nothing the database may lack. A failure is logged, never raised: the command the user
     asked for comes first."""
     from salesctl.llm.spool import is_settled, spool_path
-    from salesctl.llm.tracking import replay
 
     path = spool_path(settings.data_dir)
     try:
         if is_settled(path):
             return None
+        from salesctl.llm.tracking import replay  # only now: every command starts here
+
         return await replay(engine, path, this_database_only=True)
     except Exception as exc:  # the spool keeps its records for the next try
         from salesctl.db.session import describe_db_error
@@ -107,6 +109,10 @@ class RedactResult:
     mode: RedactMode
     tracking_rows: int
     """Tracking rows whose prompt or completion text changed."""
+    chat_messages: int
+    """Stored chat messages whose text (or tool-call arguments) changed."""
+    history_entries: int
+    """Entries of the chat REPL's input history file that changed (or were removed)."""
     cache_entries: int
     """Cached answers removed (database table and Redis keys)."""
     spool_records: int
@@ -118,12 +124,10 @@ class RedactResult:
 
 
 def text_policy(mode: RedactMode) -> Callable[[str | None], str | None]:
-    """What `mode` does to one stored text."""
-    if mode == "none":
-        return lambda _text: None
-    from salesctl.llm.redact import redact
+    """What `mode` does to one stored text (the policy new text is stored under, too)."""
+    from salesctl.llm.redact import text_policy as policy
 
-    return redact
+    return policy(mode)
 
 
 def resolve_mode(mode: str | None, settings: Settings) -> RedactMode:
@@ -146,14 +150,18 @@ async def redact_existing(
     mode: RedactMode,
     redis_prefix: str = REDIS_PREFIX,
 ) -> RedactResult:
-    """Apply `mode` to every stored prompt and completion: tracking rows, the spool, and the
-    response cache (emptied: its entries are answer text)."""
+    """Apply `mode` to every stored prompt and completion: tracking rows, the spool, the
+    response cache (emptied: its entries are answer text), chat transcripts and the chat
+    REPL's input history."""
     import asyncio
 
     from salesctl.llm.spool import compact, spool_path
+    from salesctl.repl.history import rewrite_history
 
     flushed = await flush_spool(engine, settings)
     rows = await _redact_tracking(engine, mode)
+    messages = await _redact_chat(engine, mode)
+    history = await asyncio.to_thread(rewrite_history, settings.data_dir, mode)
     cache_entries = await _clear_database_cache(engine)
     if settings.redis_url:
         cache_entries += await _clear_redis_cache(settings.redis_url, redis_prefix)
@@ -169,6 +177,8 @@ async def redact_existing(
     return RedactResult(
         mode=mode,
         tracking_rows=rows,
+        chat_messages=messages,
+        history_entries=history,
         cache_entries=cache_entries,
         spool_records=compaction.kept,
         spool_in_use=not compaction.done,
@@ -218,6 +228,50 @@ async def _redact_tracking(engine: AsyncEngine, mode: RedactMode) -> int:
                     updates.append(
                         {"row_id": row.id, "new_prompt": prompt, "new_completion": completion}
                     )
+            if updates:
+                await conn.execute(statement, updates)
+            changed += len(updates)
+
+
+async def _redact_chat(engine: AsyncEngine, mode: RedactMode) -> int:
+    """Chat messages as `mode` would have stored them; under `none` their turns can no
+    longer be replayed when the session is resumed (the session says so)."""
+    from sqlalchemy import bindparam, select, update
+
+    from salesctl.agents.chat.sessions import stored_tool_calls
+    from salesctl.db.models import ChatMessage as M
+
+    policy = text_policy(mode)
+    table = M.__table__
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values(
+            content=bindparam("new_content"),
+            tool_calls=bindparam("new_calls", type_=table.c.tool_calls.type),
+        )
+    )
+    changed = 0
+    after = 0
+    while True:
+        async with engine.begin() as conn:
+            batch = (
+                await conn.execute(
+                    select(M.id, M.content, M.tool_calls)
+                    .where(M.id > after)
+                    .order_by(M.id)
+                    .limit(REDACT_BATCH)
+                )
+            ).all()
+            if not batch:
+                return changed
+            after = batch[-1].id
+            updates = []
+            for row in batch:
+                content = policy(row.content)
+                calls = stored_tool_calls(row.tool_calls, mode)
+                if (content, calls) != (row.content, row.tool_calls):
+                    updates.append({"row_id": row.id, "new_content": content, "new_calls": calls})
             if updates:
                 await conn.execute(statement, updates)
             changed += len(updates)

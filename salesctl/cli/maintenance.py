@@ -72,11 +72,13 @@ def redact_existing(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     json_output: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
-    """Apply store_prompts to text stored before: tracking rows, the spool, the cache.
+    """Apply store_prompts to text stored before: tracking rows, spool, cache, chats.
 
     Prompts and completions already in `ai_cost_tracking` (and in the spool) are redacted
-    or removed; the response cache is emptied, since its entries are answer text. Tokens,
-    costs and everything else a report needs stay. Cannot be undone.
+    or removed; so are stored chat messages and the chat REPL's input history. The response
+    cache is emptied, since its entries are answer text. Tokens, costs, chat sessions and
+    everything else a report needs stay; with --mode none, resumed chat sessions continue
+    without their earlier turns. Cannot be undone.
 
     Example:
         salesctl maintenance redact-existing --mode redacted --yes
@@ -94,7 +96,7 @@ def redact_existing(
             )
     verb, done = ("Remove", "removed") if chosen == "none" else ("Redact", "redacted")
     if not yes and not typer.confirm(
-        f"{verb} every stored prompt and completion and empty the response cache?"
+        f"{verb} every stored prompt, completion and chat message and empty the response cache?"
     ):
         err().print("nothing changed")
         raise typer.Exit(1)
@@ -107,7 +109,9 @@ def redact_existing(
         print_json(result)
         return
     out().print(
-        f"[green]✓[/] text in {result.tracking_rows} tracking row(s) {done}, "
+        f"[green]✓[/] text in {result.tracking_rows} tracking row(s), "
+        f"{result.chat_messages} chat message(s) and {result.history_entries} chat history "
+        f"entr{'y' if result.history_entries == 1 else 'ies'} {done}, "
         f"{result.cache_entries} cached answer(s) removed, "
         f"{result.spool_records} spooled record(s) rewritten",
         highlight=False,

@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -216,6 +217,10 @@ def main_steps(workspace: Workspace, lead_ids: dict[str, int], today: date) -> l
     return steps
 
 
+Script = Callable[[Workspace, dict[str, int], date], list[Step]]
+"""The steps after the import, from the workspace, the imported leads' ids and today."""
+
+
 def deal_steps(workspace: Workspace, lead_ids: dict[str, int], today: date) -> list[Step]:
     steps = []
     with workspace.sample("deals.csv").open(newline="") as deals:
@@ -331,10 +336,16 @@ def _json_lines(text: str) -> list[dict[str, Any]]:
 
 
 def run_demo(
-    narrator: Narrator, *, keep: bool = False, here: bool = False, parent: Path | None = None
+    narrator: Narrator,
+    *,
+    keep: bool = False,
+    here: bool = False,
+    parent: Path | None = None,
+    script: Script = main_steps,
 ) -> DemoResult:
-    """Run the whole tour; the workspace is removed afterwards unless `keep` (or a step failed,
-    so what happened can be looked at)."""
+    """Run the tour (`script` picks what follows the import: by default, all of it); the
+    workspace is removed afterwards unless `keep` (or a step failed, so what happened can be
+    looked at)."""
     from salesctl.llm.simulator import Simulator
 
     started = time.monotonic()
@@ -343,7 +354,7 @@ def run_demo(
         result = DemoResult(workspace=workspace, simulator_url=simulator.url, kept=keep)
         narrator.start(workspace, simulator.url)
         try:
-            _tour(workspace, narrator, result)
+            _tour(workspace, narrator, result, script)
         finally:
             result.elapsed_s = time.monotonic() - started
             if not result.ok:
@@ -354,7 +365,7 @@ def run_demo(
     return result
 
 
-def _tour(workspace: Workspace, narrator: Narrator, result: DemoResult) -> None:
+def _tour(workspace: Workspace, narrator: Narrator, result: DemoResult, script: Script) -> None:
     number = 0
     for step in opening_steps(workspace):
         number += 1
@@ -362,7 +373,7 @@ def _tour(workspace: Workspace, narrator: Narrator, result: DemoResult) -> None:
         if not result.ok:
             return
     lead_ids = find_lead_ids(workspace)
-    for step in main_steps(workspace, lead_ids, date.today()):
+    for step in script(workspace, lead_ids, date.today()):
         number += 1
         result.outcomes.append(run_step(workspace, number, step, narrator))
         if not result.ok:

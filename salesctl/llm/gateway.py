@@ -703,14 +703,11 @@ class CostOptimizedLLMProvider:
     # --- tracking ---------------------------------------------------------------------------
 
     def _stored(self, text: str | None) -> str | None:
-        mode = self.settings.store_prompts
-        if mode == "none" or text is None:
+        if text is None:
             return None
-        if mode == "redacted":
-            from salesctl.llm.redact import redact
+        from salesctl.llm.redact import text_policy
 
-            return redact(text)
-        return text
+        return text_policy(self.settings.store_prompts)(text)
 
     def _base_record(
         self,

@@ -7,6 +7,7 @@ key or bearer token are replaced by a tag naming what was there, so stored text 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
@@ -55,3 +56,13 @@ def redact(text: str | None) -> str | None:
     text = SECRET.sub("[secret]", text)
     text = EMAIL.sub("[email]", text)
     return PHONE.sub(_mask_phone, text)
+
+
+def text_policy(mode: str) -> Callable[[str | None], str | None]:
+    """What `store_prompts = mode` keeps of a text: all of it (`full`), a `redact()`ed copy
+    (`redacted`) or nothing (`none`). One policy for every place text is stored."""
+    if mode == "none":
+        return lambda _text: None
+    if mode == "redacted":
+        return redact
+    return lambda text: text

@@ -55,8 +55,10 @@ async def run_chat(
     """
     from salesctl.agents.chat import load_agent
     from salesctl.agents.chat.conversation import Conversation
+    from salesctl.repl.history import open_history
     from salesctl.repl.lines import run_lines, stdin_lines
-    from salesctl.repl.terminal import history_path, run_repl
+    from salesctl.repl.render import not_stored_line
+    from salesctl.repl.terminal import run_repl
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
@@ -74,9 +76,12 @@ async def run_chat(
         stream=interactive,
     )
     if interactive:
-        return await run_repl(conversation, console=console, history=history_path(data_dir))
+        history = open_history(data_dir, llm.settings.store_prompts)
+        return await run_repl(conversation, console=console, history=history)
     state = "resumed" if conversation.resumed else "new"
     stderr.write(f"session {conversation.session_id} ({spec.name}, {state})\n")
+    if conversation.turns_not_stored:
+        stderr.write(not_stored_line(conversation.turns_not_stored) + "\n")
     stderr.flush()
     lines = [options.once] if options.once is not None else stdin_lines(stdin)
     return await run_lines(conversation, lines, stdout=stdout, stderr=stderr, as_json=options.json)

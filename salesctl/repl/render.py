@@ -66,6 +66,15 @@ def summary_lines(summary: RunSummary, agent: str) -> list[str]:
     ]
 
 
+def not_stored_line(turns: int) -> str:
+    """Said on resuming a session some of whose turns were stored without their text."""
+    earlier = f"{turns} earlier turn{'s' * (turns != 1)}"
+    return (
+        f"{earlier} of this session kept no text (store_prompts = none): "
+        "the agent continues without them"
+    )
+
+
 def usage_lines(usage: SessionUsage, session_id: str) -> list[str]:
     """`/cost`: the session's tracked calls so far, across every run that used it."""
     calls = f"{usage.calls} LLM call{'s' * (usage.calls != 1)}"

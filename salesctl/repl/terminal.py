@@ -6,9 +6,7 @@ prompt_toolkit and Rich's live display are imported inside the functions that us
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from salesctl.agents.chat.context import PlannedChange, WriteVerdict
@@ -18,24 +16,13 @@ from salesctl.repl.commands import is_command, run_command
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import History
     from prompt_toolkit.key_binding import KeyBindings
     from rich.console import Console
     from rich.live import Live
 
     from salesctl.agents.chat.context import ConfirmWrite
     from salesctl.agents.chat.conversation import Conversation
-
-HISTORY_FILE = "chat_history"
-
-
-def history_path(data_dir: Path) -> Path:
-    """The REPL's input history, owner-only (0600) in an owner-only (0700) data directory."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = data_dir / HISTORY_FILE
-    fd = os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-    return path
 
 
 def _key_bindings() -> KeyBindings:
@@ -60,12 +47,12 @@ def _key_bindings() -> KeyBindings:
     return bindings
 
 
-def make_prompt(path: Path | None) -> PromptSession[str]:
+def make_prompt(history: History | None) -> PromptSession[str]:
     from prompt_toolkit import PromptSession
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
+    from prompt_toolkit.history import InMemoryHistory
 
     return PromptSession(
-        history=FileHistory(str(path)) if path else InMemoryHistory(),
+        history=history or InMemoryHistory(),
         multiline=True,
         key_bindings=_key_bindings(),
         prompt_continuation=lambda width, line, wrap: "… ".rjust(width),
@@ -209,7 +196,7 @@ def _print_error(console: Console, exc: SalesctlError) -> None:
 
 
 async def run_repl(
-    conversation: Conversation, *, console: Console, history: Path | None = None
+    conversation: Conversation, *, console: Console, history: History | None = None
 ) -> int:
     """The interactive loop; returns the exit code."""
     spec = conversation.spec
@@ -220,6 +207,9 @@ async def run_repl(
         f"[bold]{spec.title}[/] · session [cyan]{conversation.session_id}[/] ({state})",
         highlight=False,
     )
+    if conversation.turns_not_stored:
+        notice = render.not_stored_line(conversation.turns_not_stored)
+        console.print(f"[yellow]{notice}[/]", highlight=False)
     console.print("[dim]/help for commands · Esc Enter for a new line · Ctrl-D to leave[/]")
     prompt = make_prompt(history)
     while True:

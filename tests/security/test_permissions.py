@@ -36,7 +36,7 @@ def test_every_file_in_the_data_dir_is_owner_only(
     from salesctl.db.session import create_engine
     from salesctl.llm.gateway import CostOptimizedLLMProvider
     from salesctl.llm.types import LLMConfig
-    from salesctl.repl.terminal import history_path
+    from salesctl.repl.history import history_path
 
     assert CliRunner().invoke(app, ["init"]).exit_code == 0  # SQLite in the data directory
     data_dir = isolated_env

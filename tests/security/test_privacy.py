@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,7 +23,13 @@ EMAIL = "dana.reyes@techcorp.example"
 PHONE = "+1 415 555 0132"
 MARKER = "PROMPT-MARKER-7731"
 PROMPT = f"Qualify Dana ({EMAIL}, {PHONE}); notes say {MARKER}"
-KEYS = {"CEREBRAS_API_KEY": "csk-test-0123456789", "OPENAI_API_KEY": "sk-test-0123456789"}
+KEYS = {
+    "CEREBRAS_API_KEY": "csk-test-0123456789",
+    "ANTHROPIC_API_KEY": "sk-ant-test-0123456789",
+    "GOOGLE_API_KEY": "google-test-0123456789",
+    "OPENROUTER_API_KEY": "sk-or-test-0123456789",
+    "OPENAI_API_KEY": "sk-test-0123456789",
+}
 
 
 @pytest.fixture
@@ -240,3 +247,234 @@ def test_redact_existing_cleans_old_text_but_keeps_the_numbers(
     assert asyncio.run(tracked_texts(db_env)) == [(None, None)] * 3
     assert json.loads(spool_path(isolated_env).read_text())["prompt_text"] is None
     assert costs_totals() == before
+
+
+# --- chat transcripts and the REPL's input history ------------------------------------------
+
+QUESTION = f"Search leads for {EMAIL}, phone {PHONE} ({MARKER})"
+"""The agent searches with these words: they reach the tool call's arguments, its result and
+the answer, as well as the question."""
+
+
+def chat_cli(*args: str) -> Any:
+    from salesctl.cli import app
+    from salesctl.config import get_settings
+
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["chat", "sr-bdr", *args])
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def session_of(result: Any) -> str:
+    match = re.search(r"session (sess_[0-9a-f]{16})", result.stderr)
+    assert match, result.stderr
+    return match.group(1)
+
+
+async def chat_rows(url: str, session_id: str) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from salesctl.db.models import ChatMessage as M
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(
+                select(M.role, M.content, M.tool_calls)
+                .where(M.session_id == session_id)
+                .order_by(M.seq)
+            )
+            return [dict(row._mapping) for row in result.all()]
+    finally:
+        await engine.dispose()
+
+
+async def session_calls(url: str, session_id: str) -> tuple[int, Any]:
+    """Tracked calls of the session and their summed cost."""
+    from sqlalchemy import func, select
+
+    from salesctl.db.models import AICostTracking as T
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count(), func.sum(T.cost_usd)).where(T.session_id == session_id)
+            )
+            count, cost = result.one()
+            return int(count), cost
+    finally:
+        await engine.dispose()
+
+
+async def reopen(url: str, session_id: str) -> tuple[list[Any], int]:
+    """What resuming the session would replay to the model, and the turns it cannot."""
+    from salesctl.agents.chat import load_agent
+    from salesctl.agents.chat.conversation import Conversation
+    from salesctl.db.session import create_engine, session_factory
+    from salesctl.llm.gateway import CostOptimizedLLMProvider
+
+    engine = create_engine(url)
+    try:
+        async with CostOptimizedLLMProvider(engine=engine) as llm:
+            conversation = await Conversation.open(
+                load_agent("sr-bdr"),
+                llm=llm,
+                sessions=session_factory(engine),
+                session_id=session_id,
+            )
+            return conversation.history, conversation.turns_not_stored
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("mode", ["full", "redacted", "none"])
+def test_chat_transcripts_follow_store_prompts_and_resume_honestly(
+    mode: str, sim: Simulator, db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_mode(monkeypatch, mode)
+    session_id = session_of(chat_cli("--once", QUESTION))
+    rows = asyncio.run(chat_rows(db_env, session_id))
+    stored = json.dumps(rows)
+    calls = [call for row in rows for call in row["tool_calls"] or []]
+    assert rows[0]["role"] == "user"
+    assert [call["name"] for call in calls] == ["search_leads"]
+    if mode == "full":
+        assert rows[0]["content"] == QUESTION
+        assert EMAIL in stored
+        assert all("arguments" in call for call in calls)
+    elif mode == "redacted":
+        assert EMAIL not in stored
+        assert "415 555 0132" not in stored
+        assert "[email]" in rows[0]["content"]
+        assert MARKER in rows[0]["content"]
+        assert all("arguments" in call for call in calls)
+    else:
+        assert MARKER not in stored
+        assert EMAIL not in stored
+        assert all(row["content"] is None for row in rows)
+        assert all(set(call) == {"id", "name"} for call in calls)
+    # The session's calls, tokens and costs are tracked whatever happens to the text.
+    count, cost = asyncio.run(session_calls(db_env, session_id))
+    assert count >= 2
+    assert cost > 0
+
+    history, not_stored = asyncio.run(reopen(db_env, session_id))
+    if mode == "none":
+        assert (history, not_stored) == ([], 1)
+    else:
+        assert not_stored == 0
+        assert [m.role for m in history] == [row["role"] for row in rows]
+        assert history[0].content == rows[0]["content"]
+
+    resumed = chat_cli("--session", session_id, "--once", "Show me top 3 leads")
+    assert f"session {session_id} (sr-bdr, resumed)" in resumed.stderr
+    notice = "1 earlier turn of this session kept no text (store_prompts = none)"
+    assert (notice in resumed.stderr) is (mode == "none")
+    assert resumed.stdout.strip()
+    after = asyncio.run(chat_rows(db_env, session_id))
+    assert [row["role"] for row in after].count("user") == 2
+    assert asyncio.run(session_calls(db_env, session_id))[0] > count
+
+
+def test_redact_existing_covers_chat_transcripts_and_the_history_file(
+    sim: Simulator, db_env: str, isolated_env: Path
+) -> None:
+    from salesctl.repl.history import HISTORY_FILE, open_history
+
+    session_id = session_of(chat_cli("--once", QUESTION))
+    typed = open_history(isolated_env, "full")  # what the REPL writes, as it writes it
+    typed.append_string(QUESTION)
+    typed.append_string(f"/model who is {EMAIL}?\nand {PHONE}")
+    history_file = isolated_env / HISTORY_FILE
+    assert EMAIL in history_file.read_text()
+    before = asyncio.run(session_calls(db_env, session_id))
+    personal = [
+        row
+        for row in asyncio.run(chat_rows(db_env, session_id))
+        if EMAIL in json.dumps(row) or "415 555 0132" in json.dumps(row)
+    ]
+
+    done = redact_cli("--mode", "redacted", "--yes", "--json")
+    assert done.exit_code == 0, done.stderr
+    result = json.loads(done.stdout)
+    rows = asyncio.run(chat_rows(db_env, session_id))
+    assert result["chat_messages"] == len(personal) == 4  # question, search, result, answer
+    assert result["history_entries"] == 2
+    assert EMAIL not in json.dumps(rows)
+    assert MARKER in rows[0]["content"]
+    text = history_file.read_text()
+    assert EMAIL not in text
+    assert "415 555 0132" not in text
+    assert "+/model who is [email]?\n+and [phone]\n" in text
+    # prompt_toolkit still reads the rewritten file, and resuming still replays the turn.
+    assert list(open_history(isolated_env, "full").load_history_strings()) == [
+        "/model who is [email]?\nand [phone]",
+        f"Search leads for [email], phone [phone] ({MARKER})",
+    ]
+    history, not_stored = asyncio.run(reopen(db_env, session_id))
+    assert not_stored == 0
+    assert history[0].content == rows[0]["content"]
+    again = json.loads(redact_cli("--mode", "redacted", "--yes", "--json").stdout)
+    assert (again["chat_messages"], again["history_entries"]) == (0, 0)
+
+    gone = redact_cli("--mode", "none", "--yes", "--json")
+    assert gone.exit_code == 0, gone.stderr
+    assert json.loads(gone.stdout)["history_entries"] == 2
+    rows = asyncio.run(chat_rows(db_env, session_id))
+    assert all(row["content"] is None for row in rows)
+    assert MARKER not in json.dumps(rows)
+    assert history_file.read_text() == ""
+    assert oct(history_file.stat().st_mode & 0o777) == oct(0o600)
+    assert asyncio.run(reopen(db_env, session_id)) == ([], 1)
+    assert asyncio.run(session_calls(db_env, session_id)) == before
+
+
+@pytest.mark.parametrize("mode", ["full", "redacted", "none"])
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_repl_history_file_follows_store_prompts(
+    mode: str, sim: Simulator, db_env: str, isolated_env: Path
+) -> None:
+    import sys
+
+    import pexpect
+
+    typed = f"/model who is {EMAIL} at {PHONE}?"
+    child = pexpect.spawn(
+        str(Path(sys.executable).with_name("salesctl")),
+        ["chat", "sr-bdr"],
+        env={**os.environ, "SALESCTL_STORE_PROMPTS": mode, "TERM": "xterm"}
+        | {"PROMPT_TOOLKIT_NO_CPR": "1"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
+    try:
+        child.expect("sr-bdr›")
+        child.send(typed + "\r")
+        child.expect("For 'who is")
+        child.expect("sr-bdr›")
+        child.send("\x1b[A")  # up arrow: this run recalls the line as typed, in every mode
+        child.expect_exact(EMAIL)
+        child.send("\r")
+        child.expect("For 'who is")
+        child.expect("sr-bdr›")
+        child.send("/exit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+    history = isolated_env / "chat_history"
+    if mode == "none":
+        assert not history.exists()
+        return
+    text = history.read_text()
+    if mode == "full":
+        assert f"+{typed}\n" in text
+    else:
+        assert EMAIL not in text
+        assert "+/model who is [email] at [phone]?\n" in text

@@ -1,11 +1,22 @@
 """API keys never leak: every command runs with distinctive keys (answers, failures and
 `--debug` included), then stdout, stderr, tracebacks, log records, every file in the data
-directory (database, spool, history) and a dump of every table are searched for them."""
+directory (database, spool, history) and a dump of every table are searched for them.
+
+`serve` runs as a real server process answering real requests; `demo` runs its own code (the
+workspace, the narration, the printed commands, the step runner) over a short script of real
+steps, since the full tour takes minutes on a loaded machine and is run by tests/test_demo.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +44,8 @@ CSV = "company,contact_email,industry,employees\nGlobex,ann@globex.example,Softw
 TRANSCRIPT = "Rep: Hi Dana.\nDana: We need pricing for 40 seats by Friday.\n"
 
 # (command path, arguments, faults to inject first). Every command of the app must appear,
-# so a new command is swept too; `serve` and `demo` run servers or whole tours of their own
-# and are covered by their own tests.
+# so a new command is swept too; `serve` and `demo` run a server or a tour of processes and
+# have their own sweeps below (SWEPT_APART).
 SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("db current", ["db", "current"], [], 0),
     ("db upgrade", ["db", "upgrade"], [], 0),
@@ -101,7 +112,7 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("db downgrade", ["db", "downgrade", "0001_foundation"], [], 0),
     ("init", ["init"], [], 0),
 ]
-NOT_SWEPT = {"serve", "demo"}
+SWEPT_APART = {"serve", "demo"}
 
 
 def command_paths() -> set[str]:
@@ -127,8 +138,12 @@ def command_paths() -> set[str]:
 
 
 def test_the_sweep_covers_every_command() -> None:
-    missing = command_paths() - {path for path, *_ in SWEEP} - NOT_SWEPT
+    missing = command_paths() - {path for path, *_ in SWEEP} - SWEPT_APART
     assert not missing, f"add these commands to SWEEP in {__file__}: {sorted(missing)}"
+    sweeps = {
+        name: globals().get(f"test_{name}_never_shows_or_stores_a_key") for name in SWEPT_APART
+    }
+    assert all(callable(sweep) for sweep in sweeps.values()), sweeps
 
 
 @pytest.fixture
@@ -274,3 +289,161 @@ def test_no_key_reaches_redis(secret_env: Simulator, db_env: str) -> None:
     stored = asyncio.run(run())
     assert len(stored) == 10, stored  # five keys and their values
     assert not [item for item in stored if MARK.encode() in item]
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_serving(process: subprocess.Popen[str], base: str) -> None:
+    """Poll until the server answers (or has exited: then its output says why)."""
+    import httpx
+
+    deadline = time.monotonic() + 120  # a wait for a slow start, not a timing assertion
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            httpx.get(base + "/openapi.json", timeout=5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    out, err = process.communicate()
+    raise AssertionError(f"salesctl serve did not start (exit {process.returncode}):\n{out}{err}")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_serve_never_shows_or_stores_a_key(
+    secret_env: Simulator, db_env: str, isolated_env: Path
+) -> None:
+    import httpx
+
+    from salesctl.api.app import COSTS_PATH
+    from salesctl.cli import app
+    from salesctl.config import get_settings
+
+    runner = CliRunner()
+    for args in (["leads", "add", "--company", "TechCorp Inc"], ["qualify", "--lead", "1"]):
+        get_settings.cache_clear()
+        assert runner.invoke(app, args).exit_code == 0  # a tracked call for the report
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "salesctl", "--debug", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    token = {"Authorization": f"Bearer {SECRETS['SALESCTL_SERVE_TOKEN']}"}
+    try:
+        wait_until_serving(server, base)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            responses = [
+                client.get(COSTS_PATH),
+                client.get(COSTS_PATH, headers={"Authorization": "Bearer not-the-token"}),
+                client.get(COSTS_PATH, headers=token),
+                client.get(COSTS_PATH, params={"start_date": "someday"}, headers=token),
+                client.get(COSTS_PATH, params={"by": "fortnight"}, headers=token),
+                client.get("/openapi.json"),
+                client.get("/docs"),
+            ]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stdout, stderr = server.communicate(timeout=120)
+    assert [r.status_code for r in responses] == [401, 401, 200, 422, 422, 200, 200]
+    assert responses[2].json()["total_requests"] == 1
+    # uvicorn shuts down cleanly on SIGTERM, then re-raises it (exit status -15 or 0).
+    assert server.returncode in (0, -signal.SIGTERM), stderr
+    assert "Application shutdown complete" in stderr
+    assert f'"GET {COSTS_PATH} HTTP/1.1" 401' in stdout + stderr  # the access log was on
+
+    seen = [stdout, stderr]
+    seen += [f"{r.status_code} {dict(r.headers)} {r.text}" for r in responses]
+    seen.append(asyncio.run(dump_database(db_env)))
+    seen += [data.decode("utf-8", "replace") for _, data in files_under(isolated_env)]
+    seen += [
+        data.decode("utf-8", "replace")
+        for _, data in files_under(Path(db_env.split("///")[1]).parent)
+    ]
+    leaks = [text for text in seen if MARK in text]
+    assert not leaks, leaks[0][:2000]
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+def short_tour(workspace: Any, lead_ids: dict[str, int], today: Any) -> list[Any]:
+    """Two of the tour's own steps, one of each kind the step runner and narrator treat apart:
+    a chat (output captured, answers summarised; its keys reach a model) and the budget check
+    (output passed through, exit status narrated). The lead agents run like the latter and
+    are swept above; the full tour is tests/test_demo.py's."""
+    from salesctl.demo.tour import main_steps
+
+    wanted = [("chat", "sr-bdr"), ("budget", "check")]
+    steps = main_steps(workspace, lead_ids, today)
+    return [step for step in steps if any(step.args[: len(w)] == w for w in wanted)]
+
+
+@pytest.mark.slow
+def test_demo_never_shows_or_stores_a_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from salesctl.config import get_settings
+    from salesctl.demo.narrate import RichNarrator
+    from salesctl.demo.tour import run_demo
+    from salesctl.demo.workspace import remove_workspace
+
+    for name, value in {**SECRETS, "GEMINI_API_KEY": "AIzaSECRET-gemini-alias-12345678"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    printed = io.StringIO()
+    narrator = RichNarrator(Console(file=printed, width=200))
+    result = run_demo(narrator, keep=True, parent=tmp_path, script=short_tour)
+    workspace = result.workspace
+    try:
+        captured = capfd.readouterr()  # the steps' own output (they inherit the descriptors)
+        ran = [" ".join(o.step.args[:2]) for o in result.outcomes if o.status == "ok"]
+        assert result.ok, printed.getvalue() + captured.out + captured.err
+        assert ran == ["init", "leads import", "chat sr-bdr", "budget check"]
+        database = workspace.home / "salesctl.db"
+        dump = asyncio.run(dump_database(f"sqlite+aiosqlite:///{database}"))
+        assert "'sr_bdr'" in dump  # the chat's calls, tracked in the demo's own database
+        seen = [printed.getvalue(), captured.out, captured.err, dump]
+        seen += [data.decode("utf-8", "replace") for _, data in files_under(workspace.root)]
+    finally:
+        remove_workspace(workspace)
+    assert "$ printf '%s\\n' 'Show me top 3 leads'" in seen[0]
+    assert "export OPENAI_API_KEY=sk-demo-simulated" in seen[0]
+    leaks = [text for text in seen if MARK in text]
+    assert not leaks, leaks[0][:2000]
+
+
+@pytest.mark.parametrize("here", [False, True])
+def test_the_demo_workspace_hands_its_commands_only_simulator_keys(
+    here: bool, tmp_path: Path
+) -> None:
+    """`--here` keeps the user's database and settings, but never their provider keys."""
+    from salesctl.demo.workspace import PROVIDER_ENV, create_workspace, remove_workspace
+
+    environ = {**os.environ, **SECRETS, "GEMINI_API_KEY": "AIzaSECRET-gemini-alias-12345678"}
+    urls = {"OPENAI_BASE_URL": "http://127.0.0.1:9/openai"}
+    workspace = create_workspace(urls, here=here, environ=environ, parent=tmp_path)
+    try:
+        written = workspace.env_file.read_text()
+        printed = "\n".join(workspace.shell_lines())
+        given = {name: workspace.env.get(name, "") for name in PROVIDER_ENV}
+    finally:
+        remove_workspace(workspace)
+    assert MARK not in written
+    assert MARK not in printed
+    assert not [name for name, value in given.items() if MARK in value]
+    assert given["OPENAI_API_KEY"] == "sk-demo-simulated"

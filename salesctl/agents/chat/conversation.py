@@ -3,6 +3,8 @@
 `Conversation.open()` starts or resumes a stored session; `ask()` runs one turn through the
 agent's graph, yielding text and tool events as they happen and a `TurnResult` last; the turn
 is stored only once it completes, so a cancelled answer leaves the session as it was.
+Stored message text follows `store_prompts` (the gateway's settings); the running
+conversation keeps its full history in memory either way.
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ class Conversation:
         confirm: ConfirmWrite = refuse_unattended,
         stream: bool = True,
         resumed: bool = False,
+        turns_not_stored: int = 0,
     ) -> None:
         self.spec = spec
         self.llm = llm
@@ -160,6 +163,7 @@ class Conversation:
         self.confirm = confirm
         self.stream = stream
         self.resumed = resumed
+        self.turns_not_stored = turns_not_stored
         self.turns: list[TurnResult] = []
         self._graph = spec.build_graph()
 
@@ -182,6 +186,7 @@ class Conversation:
                     session=db, agent_type=spec.agent_type, user_id=user_id
                 )
                 history: list[Message] = []
+                not_stored = 0
             else:
                 record = await store.get_session(session=db, session_id=session_id)
                 if record.agent != spec.agent_type:
@@ -189,7 +194,8 @@ class Conversation:
                         f"session {session_id!r} belongs to the {record.agent!r} agent, "
                         f"not {spec.agent_type!r}: open it with that agent"
                     )
-                history = await store.load_messages(session=db, session_id=session_id)
+                stored = await store.load_history(session=db, session_id=session_id)
+                history, not_stored = stored.messages, stored.turns_not_stored
         return cls(
             spec,
             llm=llm,
@@ -200,6 +206,7 @@ class Conversation:
             confirm=confirm,
             stream=stream,
             resumed=session_id is not None,
+            turns_not_stored=not_stored,
         )
 
     @property
@@ -241,7 +248,10 @@ class Conversation:
         new_messages = [question, *produced]
         async with self.sessions() as db, db.begin():
             await store.append_messages(
-                session=db, session_id=self.session_id, messages=new_messages
+                session=db,
+                session_id=self.session_id,
+                messages=new_messages,
+                store_prompts=self.llm.settings.store_prompts,
             )
         self.history.extend(new_messages)
         result = TurnResult(text, answer, self.session_id, final["calls"], final["runs"])
@@ -264,6 +274,7 @@ class Conversation:
         self.session_id = record.id
         self.history = []
         self.resumed = False
+        self.turns_not_stored = 0
         return record.id
 
     def explain(self, text: str | None = None) -> RoutingDecision:

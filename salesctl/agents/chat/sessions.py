@@ -1,4 +1,8 @@
-"""Chat sessions in salesctl's own tables: create, resume, append turns, and what they cost."""
+"""Chat sessions in salesctl's own tables: create, resume, append turns, and what they cost.
+
+Message text is stored as `store_prompts` says: in full, redacted, or not at all. A turn stored
+without its text keeps its row (role, order, tool names) but cannot be replayed on resume.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesctl.db.base import utcnow
 from salesctl.db.models import AICostTracking, ChatMessage, ChatSession
 from salesctl.errors import NotFound
+from salesctl.llm.redact import text_policy
 from salesctl.llm.types import Message, ToolCall
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from salesctl.config import StorePrompts
 
 SESSION_PREFIX = "sess_"
 
@@ -42,14 +52,43 @@ async def get_session(*, session: AsyncSession, session_id: str) -> ChatSession:
     return record
 
 
-def _to_row(session_id: str, seq: int, message: Message) -> ChatMessage:
+def _kept_arguments(value: Any, keep: Callable[[str | None], str | None]) -> Any:
+    """Tool-call arguments with every string in them passed through `keep`."""
+    if isinstance(value, str):
+        return keep(value)
+    if isinstance(value, dict):
+        return {k: _kept_arguments(v, keep) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_kept_arguments(v, keep) for v in value]
+    return value
+
+
+def stored_tool_calls(
+    calls: Sequence[dict[str, Any]] | None, store_prompts: StorePrompts
+) -> list[dict[str, Any]] | None:
+    """The `tool_calls` column as `store_prompts` keeps it: `none` drops the arguments (they
+    can hold what the user typed), `redacted` masks the strings in them."""
+    if not calls:
+        return None
+    if store_prompts == "none":
+        return [{"id": c["id"], "name": c["name"]} for c in calls]
+    keep = text_policy(store_prompts)
+    return [
+        {**c, "arguments": _kept_arguments(c["arguments"], keep)} if "arguments" in c else c
+        for c in calls
+    ]
+
+
+def _to_row(
+    session_id: str, seq: int, message: Message, store_prompts: StorePrompts
+) -> ChatMessage:
     calls = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in message.tool_calls]
     return ChatMessage(
         session_id=session_id,
         seq=seq,
         role=message.role,
-        content=message.content,
-        tool_calls=calls or None,
+        content=text_policy(store_prompts)(message.content),
+        tool_calls=stored_tool_calls(calls, store_prompts),
         tool_call_id=message.tool_call_id,
     )
 
@@ -64,16 +103,51 @@ def _from_row(row: ChatMessage) -> Message:
     )
 
 
-async def load_messages(*, session: AsyncSession, session_id: str) -> list[Message]:
-    """The session's conversation in order, tool calls and results included."""
+def _has_text(row: ChatMessage) -> bool:
+    """Whether the row kept its text; `store_prompts = none` stores None (never "")."""
+    return row.content is not None and all("arguments" in c for c in row.tool_calls or [])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredHistory:
+    """A session's conversation as far as it can be replayed."""
+
+    messages: list[Message]
+    """The turns whose text was stored, in order, tool calls and results included."""
+    turns_not_stored: int
+    """Turns stored without their text (`store_prompts = none`): left out of `messages`."""
+
+
+async def load_history(*, session: AsyncSession, session_id: str) -> StoredHistory:
+    """The session's stored turns in order; a turn missing any text is left out whole, so no
+    tool call loses its result and no answer loses its question."""
     stmt = select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.seq)
-    return [_from_row(row) for row in await session.scalars(stmt)]
+    turns: list[list[ChatMessage]] = []
+    for row in await session.scalars(stmt):
+        if row.role == "user" or not turns:
+            turns.append([])
+        turns[-1].append(row)
+    kept = [turn for turn in turns if all(_has_text(row) for row in turn)]
+    return StoredHistory(
+        messages=[_from_row(row) for turn in kept for row in turn],
+        turns_not_stored=len(turns) - len(kept),
+    )
+
+
+async def load_messages(*, session: AsyncSession, session_id: str) -> list[Message]:
+    """The session's replayable conversation in order, tool calls and results included."""
+    return (await load_history(session=session, session_id=session_id)).messages
 
 
 async def append_messages(
-    *, session: AsyncSession, session_id: str, messages: Sequence[Message]
+    *,
+    session: AsyncSession,
+    session_id: str,
+    messages: Sequence[Message],
+    store_prompts: StorePrompts = "full",
 ) -> None:
-    """Add one turn's messages after the session's last one and touch its `updated_at`.
+    """Add one turn's messages after the session's last one and touch its `updated_at`;
+    their text is kept as `store_prompts` says.
 
     The touch comes first so the transaction holds the write lock before it reads the last
     sequence number (see `queries.claim_for_write`).
@@ -87,7 +161,9 @@ async def append_messages(
         select(func.max(ChatMessage.seq)).where(ChatMessage.session_id == session_id)
     )
     start = (last or 0) + 1
-    session.add_all(_to_row(session_id, start + i, m) for i, m in enumerate(messages))
+    session.add_all(
+        _to_row(session_id, start + i, m, store_prompts) for i, m in enumerate(messages)
+    )
     await session.flush()
 
 
