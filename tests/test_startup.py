@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -17,7 +18,10 @@ from salesctl.cli import app
 result = CliRunner().invoke(app, sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in {'anthropic', 'openai', 'cerebras',
                'langgraph'} or m.startswith('google.genai'))
-print(json.dumps({"exit_code": result.exit_code, "heavy": heavy, "output": result.output}))
+tops = sorted({m.split('.')[0] for m in sys.modules})
+cli = sorted(m for m in sys.modules if m.startswith('salesctl.cli.') and '._' not in m)
+print(json.dumps({"exit_code": result.exit_code, "heavy": heavy, "output": result.output,
+                  "tops": tops, "cli": cli}))
 """
 
 
@@ -49,9 +53,20 @@ def test_report_commands_import_no_sdk(args: list[str]) -> None:
     probe = run_probe(*args)
     assert probe["exit_code"] == 0, probe["output"]
     assert probe["heavy"] == []
+    assert "alembic" not in probe["tops"]  # the schema check reads alembic_version itself
 
 
-def test_help_needs_no_event_loop_database_or_pydantic() -> None:
+def test_budget_check_loads_only_its_own_command_and_no_rich() -> None:
+    """The cron path: one command module, and a plain summary line (Rich costs ~25 ms)."""
+    assert run_probe("init")["exit_code"] == 0
+    probe = run_probe("budget", "check", "--daily", "10")
+    assert probe["exit_code"] == 0, probe["output"]
+    assert probe["output"].startswith("BUDGET INFO")
+    assert probe["cli"] == ["salesctl.cli.budget"]
+    assert "rich" not in probe["tops"]
+
+
+def test_help_needs_no_event_loop_database_pydantic_or_rich() -> None:
     code = (
         "import sys\n"
         "from salesctl.cli import app\n"
@@ -60,7 +75,7 @@ def test_help_needs_no_event_loop_database_or_pydantic() -> None:
         "except SystemExit:\n"
         "    pass\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'asyncio', 'sqlalchemy', "
-        "'pydantic'}), file=sys.stderr)\n"
+        "'pydantic', 'rich', 'markdown_it', 'pygments'}), file=sys.stderr)\n"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.stderr.strip().splitlines()[-1] == "[]"
@@ -70,3 +85,32 @@ def test_help_does_not_even_load_settings() -> None:
     code = "import sys; import salesctl.cli; print('salesctl.config' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.stdout.strip() == "False"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("terminal", "no_color", "expected"),
+    [
+        (True, None, "\x1b[33mBUDGET WARNING\x1b[0m\n"),
+        (True, "1", "BUDGET WARNING\n"),
+        (False, None, "BUDGET WARNING\n"),
+    ],
+)
+def test_the_rich_free_summary_line_is_coloured_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, terminal: bool, no_color: str | None, expected: str
+) -> None:
+    from salesctl.cli._console import print_line
+
+    stream = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.delenv("TERM", raising=False)
+    if no_color is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", no_color)
+    print_line("BUDGET WARNING", "yellow")
+    assert stream.getvalue() == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
@@ -28,6 +29,27 @@ def err() -> Console:
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+ANSI_STYLES = {"green": "32", "yellow": "33", "bold red": "1;31"}
+
+
+def print_line(text: str, style: str | None = None) -> None:
+    """One line on stdout, coloured only on a terminal (NO_COLOR and TERM=dumb honoured).
+
+    No Rich: a one-line answer (`budget check`, run from cron every few minutes) should not
+    pay for importing it.
+    """
+    code = ANSI_STYLES.get(style or "")
+    if code and _colour_allowed(sys.stdout):
+        text = f"\x1b[{code}m{text}\x1b[0m"
+    sys.stdout.write(text + "\n")
+
+
+def _colour_allowed(stream: Any) -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def jsonable(data: Any) -> Any:
