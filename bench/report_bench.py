@@ -100,6 +100,16 @@ def _label(statement: str) -> str:
     text = " ".join(statement.split())
     if "WITH per_lead" in text:
         return "top leads"
+    if "FROM ai_cost_lead_totals" in text:
+        if "count(" in text:
+            return "leads counted"
+        return "top leads walk" if "ORDER BY" in text else "lead totals"
+    if "FROM leads" in text:
+        return "lead names"
+    if "rollup_state" in text and "facts" not in text and "lead_id" in text:
+        return "unfolded leads"
+    if "facts.lead_id, sum(" in text:
+        return "leads summed exactly"
     if "rollup_state" in text and "FROM facts" not in text and "AS facts" not in text:
         return "state"
     if "facts.hour" in text:

@@ -151,7 +151,10 @@ def create_app(settings: Settings | None = None, *, token: str | None = None) ->
             top=top,
             by_user=by == "user",
         )
-        report = await cost_report(app.state.engine, filters, options)
+        try:
+            report = await cost_report(app.state.engine, filters, options)
+        except InvalidFilter as exc:  # an agent type neither known nor tracked
+            return _invalid(API_NAMES.get(exc.field, exc.field), str(exc))
         return Response(to_json(report), media_type="application/json")
 
     return app

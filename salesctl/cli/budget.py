@@ -81,7 +81,8 @@ def check(
                 "budget.daily_usd / budget.monthly_usd in the config file"
             )
         load_zone(settings.timezone)
-        agent_type = build_filters(settings=settings, agents=[agent]).agents[0] if agent else None
+        agent_filters = build_filters(settings=settings, agents=[agent]) if agent else None
+        agent_type = agent_filters.agents[0] if agent_filters else None
         if timeout <= 0:
             raise InvalidInput("--timeout must be a positive number of seconds")
         if notify is not None and not _is_http_url(notify):
@@ -92,6 +93,7 @@ def check(
             warn_at=parse_warn_at(warn_at if warn_at is not None else budget.warn_at),
             agent=agent_type,
             timezone=settings.timezone,
+            pending_agents=agent_filters.pending_agents if agent_filters else None,
         )
     except SalesctlError as exc:
         _unknown(str(exc), json_output)
@@ -138,14 +140,18 @@ async def _check(settings: Any, request: Any, notify: str | None, timeout_s: flo
 
 
 def _report(result: Any, *, json_output: bool, details: bool) -> None:
-    from salesctl.cli._console import err, out, print_json
-    from salesctl.reports.render import render_budget_check
+    from salesctl.cli._console import print_json, print_line
 
     if json_output:
         print_json(result)
     else:
         style = {"info": "green", "warning": "yellow", "critical": "bold red"}[result.severity]
-        out().print(result.summary, style=style, markup=False, highlight=False, soft_wrap=True)
+        print_line(result.summary, style)
+    if not (details or result.notified or result.notify_error):
+        return  # the usual cron run: Rich is not even imported
+    from salesctl.cli._console import err
+    from salesctl.reports.render import render_budget_check
+
     if details:
         err().print(render_budget_check(result))
     if result.notified:

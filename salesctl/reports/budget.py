@@ -9,7 +9,7 @@ minutes notifies each crossing once per day or month, and two overlapping runs n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from salesctl.errors import InvalidInput, SalesctlError
 from salesctl.reports.filters import (
     CostFilters,
+    PendingAgents,
     load_zone,
     local_date,
     local_midnight,
     month_start,
+    verify_agents,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +109,8 @@ class BudgetRequest:
     agent: str | None = None
     timezone: str = "UTC"
     spike_factor: Decimal = SPIKE_FACTOR
+    pending_agents: PendingAgents | None = None
+    """An agent name salesctl does not know (`build_filters`): checked against tracked calls."""
 
 
 def parse_usd(text: str | None, flag: str) -> Decimal | None:
@@ -202,9 +206,15 @@ async def check_budgets(
     today = local_date(now, zone)
     first = min(month_start(today), today - timedelta(days=BASELINE_DAYS))
     days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
-    filters = CostFilters(
-        agents=(request.agent,) if request.agent else (), timezone=request.timezone
+    filters = await verify_agents(
+        session,
+        CostFilters(
+            agents=(request.agent,) if request.agent else (),
+            timezone=request.timezone,
+            pending_agents=request.pending_agents,
+        ),
     )
+    request = replace(request, agent=filters.agents[0] if filters.agents else None)
     per_day = dict(zip(days, await daily_spend(session, filters, days), strict=True))
     prefix = f"{request.agent}:" if request.agent else ""
     budgets: list[BudgetStatus] = []

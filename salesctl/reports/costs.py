@@ -240,6 +240,9 @@ async def read_cost_report(
     now: datetime | None = None,
 ) -> CostReport:
     """The report from what is in the database now (reads only; fold first for speed)."""
+    from salesctl.reports.filters import verify_agents
+
+    filters = await verify_agents(session, filters)
     now = now or datetime.now(UTC)
     if filters.since is None:
         raise ValueError("a cost report needs a start (CostFilters.since)")
@@ -397,15 +400,78 @@ def _time_series(
     ]
 
 
+WALK_FIRST = 64
+"""Lead totals read by the first step of the top-leads walk (then twice as many each step)."""
+WALK_MAX_ROWS = 20_000
+EXACT_MAX = 2_000
+"""Past these (lead totals walked, leads summed one by one) the walk gives way to one
+aggregate over every lead active in the window, which is then the cheaper plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class _RankedLead:
+    lead_id: int
+    company_name: str | None
+    sums: Sums
+
+
+def _rank_key(item: tuple[int, Sums]) -> tuple[Decimal, int, int]:
+    """The report's lead order: cost, then calls (both descending), then lead id."""
+    lead_id, sums = item
+    return (-sums.cost_usd, -sums.requests, lead_id)
+
+
 async def _top_leads(
     session: AsyncSession, plan: WindowPlan, filters: CostFilters, top: int, forced: Source
 ) -> tuple[list[LeadCost], int]:
     """The `top` leads by cost (all when top <= 0), and how many leads had calls."""
+    source = _source_for("leads", filters, ("lead_id",), COUNT_METRICS, forced)
+    facet = _lead_facet(filters)
+    walked = None
+    if source == "rollup" and top > 0 and facet is not None and plan.since is not None:
+        walked = await _walk_top_leads(session, plan, filters, top, facet)
+    if walked is None:
+        walked = await _sum_top_leads(session, plan, filters, top, source)
+    ranked, leads_total = walked
+    if not ranked:
+        return [], 0
+    ids = [lead.lead_id for lead in ranked]
+    agents: dict[int, set[str]] = defaultdict(set)
+    pair = ("lead_id", "agent_type")
+    used = await aggregate(
+        session,
+        plan,
+        filters,
+        "leads",
+        pair,
+        source=_source_for("leads", filters, pair, ("requests",), forced),
+        only={"lead_id": ids},
+        metrics=("requests",),
+    )
+    for (lead_id, agent_type), _ in used:
+        agents[int(lead_id)].add(agent_type)
+    result = [
+        LeadCost(
+            lead_id=lead.lead_id,
+            company_name=lead.company_name,
+            total_cost_usd=lead.sums.known_cost,
+            total_requests=lead.sums.requests,
+            agents_used=sorted(agents[lead.lead_id]),
+            unpriced_requests=lead.sums.unpriced_requests,
+        )
+        for lead in ranked
+    ]
+    return result, leads_total
+
+
+async def _sum_top_leads(
+    session: AsyncSession, plan: WindowPlan, filters: CostFilters, top: int, source: Source
+) -> tuple[list[_RankedLead], int]:
+    """Sum every lead active in the window, then rank them (any filters, any `top`)."""
     from sqlalchemy import func, select
 
     from salesctl.db.models import Lead
 
-    source = _source_for("leads", filters, ("lead_id",), COUNT_METRICS, forced)
     facts = union_query(
         _dialect(session),
         plan,
@@ -437,35 +503,246 @@ async def _top_leads(
     rows = (await session.execute(query)).all()
     if not rows:
         return [], 0
-    ids = [int(r.lead_id) for r in rows]
-    agents: dict[int, set[str]] = defaultdict(set)
-    pair = ("lead_id", "agent_type")
-    used = await aggregate(
-        session,
-        plan,
-        filters,
-        "leads",
-        pair,
-        source=_source_for("leads", filters, pair, ("requests",), forced),
-        only={"lead_id": ids},
-        metrics=("requests",),
+    result = [
+        _RankedLead(int(r.lead_id), r.company_name, Sums.from_row(r, COUNT_METRICS)) for r in rows
+    ]
+    return result, int(rows[0].n)
+
+
+def _lead_facet(filters: CostFilters) -> tuple[str, str] | None:
+    """Which lead totals answer these filters: all calls, or one agent, provider or model."""
+    if filters.lead_id is not None or filters.session_id or filters.user_id:
+        return None
+    if len(filters.agents) > 1:
+        return None
+    chosen = [
+        (facet, value)
+        for facet, value in (
+            ("agent_type", filters.agents[0] if filters.agents else None),
+            ("provider", filters.provider),
+            ("model", filters.model),
+        )
+        if value
+    ]
+    if len(chosen) > 1:
+        return None
+    return chosen[0] if chosen else ("all", "")
+
+
+async def _walk_top_leads(
+    session: AsyncSession,
+    plan: WindowPlan,
+    filters: CostFilters,
+    top: int,
+    facet: tuple[str, str],
+) -> tuple[list[_RankedLead], int] | None:
+    """The top leads from the per-lead totals, touching few rows whatever the window.
+
+    A lead's cost in the window is at most its total (costs are never negative), and equals it
+    when all its folded calls lie in whole hours inside the window. So the totals are read in
+    descending order; leads whose calls straddle the window's edges, or have unfolded calls,
+    are summed exactly; the walk stops once the `top`-th lead found beats the next total.
+    How many leads had calls is counted from the first and last hours the same way. None when
+    the walk would grow past its limits (the caller then sums every lead instead).
+    """
+    import math
+
+    from sqlalchemy import and_, func, literal_column, or_, select
+
+    from salesctl.db.models import Lead
+    from salesctl.db.models.analytics import LeadTotal
+    from salesctl.reports.filters import hours_since_epoch
+
+    assert plan.since is not None
+    dialect = _dialect(session)
+    lt = LeadTotal.__table__
+    # SQLite picks indexes by rule: keep the walk on the ranking index.
+    plain = (
+        (lambda c: literal_column(f"+{lt.name}.{c.name}", type_=c.type))
+        if dialect == "sqlite"
+        else (lambda c: c)
     )
-    for (lead_id, agent_type), _ in used:
-        agents[int(lead_id)].add(agent_type)
-    result = []
-    for row in rows:
-        sums_row = Sums.from_row(row, COUNT_METRICS)
-        result.append(
-            LeadCost(
-                lead_id=int(row.lead_id),
-                company_name=row.company_name,
-                total_cost_usd=sums_row.known_cost,
-                total_requests=sums_row.requests,
-                agents_used=sorted(agents[int(row.lead_id)]),
-                unpriced_requests=sums_row.unpriced_requests,
+    of_facet = [lt.c.facet == facet[0], lt.c.value == facet[1]]
+    hour_lo = plan.hour_lo if plan.hour_lo is not None else math.ceil(hours_since_epoch(plan.since))
+    hour_hi = plan.hour_hi
+    lo_any = math.floor(hours_since_epoch(plan.since))
+    hi_any = math.ceil(hours_since_epoch(plan.until)) if plan.until is not None else None
+
+    def whole(hour: Any) -> Any:
+        """The hour is a whole hour inside the window (works on ints and columns)."""
+        return (hour >= hour_lo) & (hour < hour_hi) if hour_hi is not None else hour >= hour_lo
+
+    def touching(first: Any, last: Any) -> list[Any]:
+        terms = [last >= lo_any]
+        if hi_any is not None:
+            terms.append(first < hi_any)
+        return terms
+
+    def certain(first: int, last: int) -> bool:
+        return bool(whole(first)) or bool(whole(last))
+
+    def inside(first: int, last: int) -> bool:
+        return first >= hour_lo and (hour_hi is None or last < hour_hi)
+
+    async def exact(ids: Sequence[int]) -> dict[int, Sums]:
+        if not ids:
+            return {}
+        rows = await aggregate(
+            session,
+            plan,
+            filters,
+            "leads",
+            ("lead_id",),
+            source="rollup",
+            only={"lead_id": list(ids)},
+            metrics=COUNT_METRICS,
+        )
+        return {int(key[0]): sums for key, sums in rows if sums.requests}
+
+    # Leads with calls the rollups do not hold yet, and leads whose calls straddle an edge
+    # without a whole hour inside the window: summed exactly, for the count and the ranking.
+    tail = await _unfolded_leads(session, plan, filters)
+    if len(tail) > EXACT_MAX:
+        return None
+    certain_sql = (
+        and_(*of_facet, lt.c.last_hour >= hour_lo)  # the same, for an open-ended window
+        if hour_hi is None
+        else and_(
+            *of_facet,
+            *touching(lt.c.first_hour, lt.c.last_hour),
+            or_(whole(lt.c.first_hour), whole(lt.c.last_hour)),
+        )
+    )
+    uncertain = [
+        int(i)
+        for i in (
+            await session.execute(
+                select(lt.c.lead_id)
+                .where(
+                    *of_facet,
+                    *touching(lt.c.first_hour, lt.c.last_hour),
+                    ~or_(whole(lt.c.first_hour), whole(lt.c.last_hour)),
+                )
+                .limit(EXACT_MAX + 1)
+            )
+        ).scalars()
+    ]
+    if len(tail) + len(uncertain) > EXACT_MAX:
+        return None
+    counted = int(
+        (
+            await session.execute(select(func.count()).select_from(lt).where(certain_sql))
+        ).scalar_one()
+    )
+    tail_in_totals = (
+        await session.execute(
+            select(lt.c.lead_id, lt.c.first_hour, lt.c.last_hour).where(
+                *of_facet, lt.c.lead_id.in_(sorted(tail))
             )
         )
-    return result, int(rows[0].n)
+        if tail
+        else None
+    )
+    if tail_in_totals is not None:
+        counted -= sum(1 for row in tail_in_totals if certain(row.first_hour, row.last_hour))
+    checked = set(tail) | set(uncertain)
+    found = await exact(sorted(checked))
+    leads_total = counted + len(found)
+
+    walk = (
+        select(
+            lt.c.lead_id,
+            lt.c.first_hour,
+            lt.c.last_hour,
+            *(lt.c[m] for m in COUNT_METRICS),
+        )
+        .where(*of_facet, *touching(plain(lt.c.first_hour), plain(lt.c.last_hour)))
+        .order_by(lt.c.cost_usd.desc(), lt.c.requests.desc(), lt.c.lead_id.desc())
+    )
+    offset, step = 0, max(WALK_FIRST, 4 * top)
+    while True:
+        rows = (await session.execute(walk.limit(step).offset(offset))).all()
+        pending = []
+        for row in rows:
+            lead_id = int(row.lead_id)
+            if lead_id in checked:
+                continue
+            if inside(row.first_hour, row.last_hour):
+                found[lead_id] = Sums.from_row(row, COUNT_METRICS)
+            else:
+                pending.append(lead_id)
+        if pending:
+            if len(checked) + len(pending) > EXACT_MAX:
+                return None
+            checked.update(pending)
+            found.update(await exact(pending))
+        if len(rows) < step:
+            break  # every lead that could have calls in the window has been seen
+        best = sorted(found.items(), key=_rank_key)[:top]
+        bound = rows[-1]
+        if len(best) == top:
+            kth = best[-1][1]
+            if (kth.cost_usd, kth.requests) > (Decimal(bound.cost_usd), int(bound.requests)):
+                break  # no lead further down can reach the top
+        offset += step
+        step *= 2
+        if offset > WALK_MAX_ROWS:
+            return None
+    best = sorted(found.items(), key=_rank_key)[:top]
+    if not best:
+        return [], leads_total
+    leads = Lead.__table__
+    names = dict(
+        (
+            await session.execute(
+                select(leads.c.id, leads.c.company_name).where(
+                    leads.c.id.in_([lead_id for lead_id, _ in best])
+                )
+            )
+        ).all()
+    )
+    ranked = [
+        _RankedLead(lead_id, names[lead_id], sums) for lead_id, sums in best if lead_id in names
+    ]
+    return ranked, leads_total
+
+
+async def _unfolded_leads(
+    session: AsyncSession, plan: WindowPlan, filters: CostFilters
+) -> set[int]:
+    """Leads with calls in the window that are not folded yet (above the watermark, in a gap)."""
+    from sqlalchemy import and_, func, select, union_all
+
+    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.analytics import RollupGap, RollupState
+    from salesctl.reports.rollups import STATE_NAME, _filter_conditions, _in_window, _Unindexed
+
+    t = AICostTracking.__table__
+    state = RollupState.__table__
+    gaps = RollupGap.__table__
+    watermark = func.coalesce(
+        select(state.c.folded_through_id).where(state.c.name == STATE_NAME).scalar_subquery(), 0
+    )
+    # SQLite picks indexes by rule: keep the tail on the rowid range, as the report does.
+    columns: Any = _Unindexed(t) if _dialect(session) == "sqlite" else t
+    conditions = [
+        columns.c.lead_id.is_not(None),
+        *_in_window(columns.c.timestamp, plan.since, plan.until),
+        *_filter_conditions(columns, filters, None),
+    ]
+    queries = [
+        select(columns.c.lead_id.label("lead_id")).where(
+            t.c.id > plan.state.watermark, t.c.id > watermark, *conditions
+        )
+    ]
+    if _dialect(session) == "postgresql":
+        queries.append(
+            select(t.c.lead_id)
+            .select_from(gaps.join(t, and_(t.c.id >= gaps.c.lo, t.c.id <= gaps.c.hi)))
+            .where(t.c.id <= watermark, *conditions)
+        )
+    query = union_all(*queries) if len(queries) > 1 else queries[0]
+    return {int(i) for i in (await session.execute(query)).scalars()}
 
 
 async def _by_user(

@@ -34,8 +34,12 @@ async def stream_calls(
     from sqlalchemy import select
 
     from salesctl.db.models import AICostTracking
+    from salesctl.reports.filters import verify_agents
     from salesctl.reports.rollups import _filter_conditions, _in_window
 
+    if filters.pending_agents is not None:
+        async with engine.connect() as conn:
+            filters = await verify_agents(conn, filters)
     t = AICostTracking.__table__
     columns = [t.c[name] for name in export_columns(with_text)]
     query = (

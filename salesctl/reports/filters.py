@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from salesctl.errors import ConfigError, InvalidInput
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
     from salesctl.config import Settings
 
 Granularity = Literal["day", "week", "month"]
@@ -64,6 +66,16 @@ class InvalidFilter(InvalidInput):
 
 
 @dataclass(frozen=True, slots=True)
+class PendingAgents:
+    """Agent names that are neither salesctl's nor configured: valid only if calls were
+    tracked under them (a user's own agent), which takes the database to tell."""
+
+    names: tuple[str, ...]
+    known: tuple[str, ...]
+    flag: str = "--agent"
+
+
+@dataclass(frozen=True, slots=True)
 class CostFilters:
     """Which tracked calls a report covers; the time zone says where days begin."""
 
@@ -76,6 +88,8 @@ class CostFilters:
     session_id: str | None = None
     user_id: str | None = None
     timezone: str = "UTC"
+    pending_agents: PendingAgents | None = None
+    """Set by `build_filters`; `verify_agents` checks these names against the tracked rows."""
 
     @property
     def zone(self) -> ZoneInfo:
@@ -237,17 +251,79 @@ def known_agent_types(settings: Settings | None = None) -> list[str]:
     return list(names)
 
 
+def canonical_agent(name: str) -> str:
+    """How salesctl spells an agent type the user typed (`sr-bdr`, `CS` → `sr_bdr`, …)."""
+    key = name.strip().lower()
+    return CHAT_AGENT_ALIASES.get(key, key).replace("-", "_")
+
+
 def check_agent(name: str, known: list[str], *, flag: str = "--agent") -> str:
     """The canonical agent type for `name`, or an error suggesting the close ones."""
-    key = name.strip().lower()
-    key = CHAT_AGENT_ALIASES.get(key, key).replace("-", "_")
+    key = canonical_agent(name)
     if key in known:
         return key
-    close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+    raise unknown_agent(name, known, flag)
+
+
+def unknown_agent(name: str, known: list[str], flag: str) -> InvalidFilter:
+    close = difflib.get_close_matches(canonical_agent(name), known, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
-    raise InvalidFilter(
+    return InvalidFilter(
         f"unknown agent {name!r} in {flag}: {hint}(known: {', '.join(known)})", field="agents"
     )
+
+
+async def verify_agents(db: AsyncSession | AsyncConnection, filters: CostFilters) -> CostFilters:
+    """`filters` with its pending agent names resolved to agent types that have tracked calls
+    (as typed, or as salesctl would spell them), or the unknown-agent error listing the known
+    and the tracked types. Costs one indexed lookup, and only for names salesctl does not know.
+    """
+    pending = filters.pending_agents
+    if pending is None:
+        return filters
+    spellings = {name: dict.fromkeys((name, canonical_agent(name))) for name in pending.names}
+    tracked = await tracked_agent_types(db, [s for each in spellings.values() for s in each])
+    resolved: dict[str, str] = {}
+    for name, options in spellings.items():
+        match = next((option for option in options if option in tracked), None)
+        if match is None:
+            known = list(dict.fromkeys([*pending.known, *await all_tracked_agent_types(db)]))
+            raise unknown_agent(name, known, pending.flag)
+        resolved[name] = match
+    agents = tuple(dict.fromkeys(resolved.get(a, a) for a in filters.agents))
+    return replace(filters, agents=agents, pending_agents=None)
+
+
+async def tracked_agent_types(db: AsyncSession | AsyncConnection, names: list[str]) -> set[str]:
+    """Which of `names` have tracked calls (detail rows, or rollups of pruned ones)."""
+    from sqlalchemy import exists, or_, select
+
+    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.analytics import DailyCost
+
+    t, daily = AICostTracking.__table__, DailyCost.__table__
+    checks = [
+        or_(
+            exists().where(t.c.agent_type == name),
+            exists().where(daily.c.agent_type == name),
+        ).label(f"n{i}")
+        for i, name in enumerate(names)
+    ]
+    row = (await db.execute(select(*checks))).one()
+    return {name for name, found in zip(names, row, strict=True) if found}
+
+
+async def all_tracked_agent_types(db: AsyncSession | AsyncConnection) -> list[str]:
+    """Every agent type in the rollups and the rows not folded yet (for suggestions)."""
+    from sqlalchemy import func, select, union
+
+    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.analytics import DailyCost, RollupState
+
+    t, daily, state = AICostTracking.__table__, DailyCost.__table__, RollupState.__table__
+    watermark = func.coalesce(select(func.max(state.c.folded_through_id)).scalar_subquery(), 0)
+    query = union(select(daily.c.agent_type), select(t.c.agent_type).where(t.c.id > watermark))
+    return sorted(str(name) for name in (await db.execute(query)).scalars())
 
 
 def build_filters(
@@ -274,7 +350,16 @@ def build_filters(
         since, until, zone=zone, now=now, default_days=default_days, names=names
     )
     known = known_agent_types(settings)
-    checked = tuple(dict.fromkeys(check_agent(a, known, flag=names["agents"]) for a in agents))
+    checked: list[str] = []
+    pending: list[str] = []
+    for name in agents:
+        try:
+            checked.append(check_agent(name, known, flag=names["agents"]))
+        except InvalidFilter:
+            if not name.strip():
+                raise
+            checked.append(name.strip())
+            pending.append(name.strip())
     try:
         canonical = canonical_provider(provider) if provider else None
     except ConfigError as exc:
@@ -286,13 +371,18 @@ def build_filters(
     return CostFilters(
         since=start,
         until=stop,
-        agents=checked,
+        agents=tuple(dict.fromkeys(checked)),
         lead_id=lead_id,
         provider=canonical,
         model=model or None,
         session_id=session_id or None,
         user_id=user_id or None,
         timezone=settings.timezone,
+        pending_agents=(
+            PendingAgents(tuple(dict.fromkeys(pending)), tuple(known), names["agents"])
+            if pending
+            else None
+        ),
     )
 
 

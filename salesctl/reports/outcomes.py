@@ -147,6 +147,7 @@ async def read_outcomes(
     session: AsyncSession, filters: CostFilters, *, now: datetime | None = None
 ) -> OutcomeReport:
     from salesctl.reports.costs import bucket_starts, cut_points
+    from salesctl.reports.filters import verify_agents
     from salesctl.reports.rollups import (
         COUNT_METRICS,
         Sums,
@@ -156,6 +157,7 @@ async def read_outcomes(
         read_state,
     )
 
+    filters = await verify_agents(session, filters)
     now = now or datetime.now(UTC)
     if filters.since is None:
         raise ValueError("an outcome report needs a start (CostFilters.since)")

@@ -246,6 +246,9 @@ SESSION_HOURLY = Rollup(
     "sessions",
 )
 ROLLUPS = (HOURLY, DAILY, HOURLY_TOTALS, LEAD_HOURLY, LEAD_DAILY, SESSION_HOURLY)
+LEAD_TOTALS = "ai_cost_lead_totals"
+FACETS = ("all", "agent_type", "provider", "model")
+"""The lead totals' facets: every call of a lead, and its calls per value of one column."""
 
 
 def can_serve(
@@ -387,6 +390,58 @@ def fold_statement(rollup: Rollup, dialect: str, rows: ColumnElement[bool]) -> A
     )
 
 
+def lead_totals_fold_statement(dialect: str, rows: ColumnElement[bool]) -> Any:
+    """INSERT … ON CONFLICT DO UPDATE adding `rows` into the per-lead totals, every facet in
+    one pass over the detail rows (first/last hours take the min/max, sums add)."""
+    from sqlalchemy import case, column, func, literal_column, select, true, values
+
+    from salesctl.db.models.analytics import LeadTotal
+
+    t = _tracking()
+    facets = (
+        values(column("facet", LeadTotal.facet.type), name="facets")
+        .data([(f,) for f in FACETS])
+        .cte("facets")
+    )
+    value = case(
+        (facets.c.facet == "agent_type", t.c.agent_type),
+        (facets.c.facet == "provider", t.c.provider),
+        (facets.c.facet == "model", t.c.model),
+        else_=literal_column("''"),
+    )
+    query = (
+        select(
+            facets.c.facet,
+            value.label("value"),
+            t.c.lead_id,
+            hour_of(dialect, func.min(t.c.timestamp)).label("first_hour"),
+            hour_of(dialect, func.max(t.c.timestamp)).label("last_hour"),
+            *(detail_metric(m, t, dialect).label(m) for m in COUNT_METRICS),
+        )
+        .select_from(t.join(facets, true()))
+        .where(rows, t.c.lead_id.is_not(None))
+        .group_by(facets.c.facet, value, t.c.lead_id)
+    )
+    target = LeadTotal.__table__
+    names = ["facet", "value", "lead_id", "first_hour", "last_hour", *COUNT_METRICS]
+    insert = _insert(dialect, target).from_select(names, query)
+    least, greatest = (
+        (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
+    )
+    updates = {m: target.c[m] + insert.excluded[m] for m in COUNT_METRICS}
+    updates["first_hour"] = least(target.c.first_hour, insert.excluded.first_hour)
+    updates["last_hour"] = greatest(target.c.last_hour, insert.excluded.last_hour)
+    return insert.on_conflict_do_update(index_elements=["facet", "value", "lead_id"], set_=updates)
+
+
+def fold_statements(dialect: str, rows: ColumnElement[bool]) -> list[Any]:
+    """Every rollup's fold statement for the detail rows `rows`."""
+    return [
+        *(fold_statement(rollup, dialect, rows) for rollup in ROLLUPS),
+        lead_totals_fold_statement(dialect, rows),
+    ]
+
+
 async def fold(
     engine: AsyncEngine,
     *,
@@ -418,13 +473,15 @@ async def fold(
 
 
 async def _analyze_rollups(engine: AsyncEngine) -> None:
-    """Fresh planner statistics once a fold has grown the rollups noticeably."""
+    """Fresh planner statistics once a fold has grown the rollups noticeably; on PostgreSQL
+    also a VACUUM, so the visibility map lets reads scan the rollups' indexes alone."""
     from sqlalchemy import text
 
+    verb = "VACUUM (ANALYZE)" if engine.dialect.name == "postgresql" else "ANALYZE"
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for rollup in ROLLUPS:
-            await conn.execute(text(f"ANALYZE {rollup.table_name}"))
+        for name in (*(rollup.table_name for rollup in ROLLUPS), LEAD_TOTALS):
+            await conn.execute(text(f"{verb} {name}"))
 
 
 async def _fold_sqlite(engine: AsyncEngine, *, chunk: int) -> FoldResult:
@@ -507,8 +564,8 @@ async def _fold_pass(conn: AsyncConnection, *, chunk: int) -> tuple[int, int, bo
     present = (await conn.execute(select(func.count()).where(*in_range))).scalar_one()
     from sqlalchemy import and_
 
-    for rollup in ROLLUPS:
-        await conn.execute(fold_statement(rollup, dialect, and_(*in_range)))
+    for statement in fold_statements(dialect, and_(*in_range)):
+        await conn.execute(statement)
     if dialect == "postgresql" and present < high - watermark:
         await _record_gaps(conn, watermark, high)
     state = _state_table()
@@ -569,8 +626,8 @@ async def _refold_gaps(conn: AsyncConnection, *, gap_settle: timedelta) -> int:
     ]
     for start in range(0, len(found), ID_BATCH):
         batch = found[start : start + ID_BATCH]
-        for rollup in ROLLUPS:
-            await conn.execute(fold_statement(rollup, "postgresql", t.c.id.in_(batch)))
+        for statement in fold_statements("postgresql", t.c.id.in_(batch)):
+            await conn.execute(statement)
     if found:
         await _split_gaps(conn, open_gaps, found)
     snapshot = (

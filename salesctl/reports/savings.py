@@ -87,8 +87,10 @@ async def read_savings(
     now: datetime | None = None,
 ) -> SavingsReport:
     from salesctl.llm.pricing import PriceBook
+    from salesctl.reports.filters import verify_agents
     from salesctl.reports.rollups import aggregate, plan_window, read_state
 
+    filters = await verify_agents(session, filters)
     now = now or datetime.now(UTC)
     provider, model = _premium(settings)
     prices = PriceBook.from_settings(settings, warn=lambda _m: None).prices_for(

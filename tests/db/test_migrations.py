@@ -122,6 +122,61 @@ def test_downgrade_to_base_and_upgrade_again(database_url: str) -> None:
     assert asyncio.run(diff_of(database_url)) == []
 
 
+def test_lead_totals_are_filled_from_the_rollups_of_an_older_schema(database_url: str) -> None:
+    """0003 backfills the per-lead totals from `ai_cost_lead_hourly`, so a database folded
+    under 0002 (pruned detail rows included) ranks its leads as one folded from scratch."""
+    from datetime import UTC, datetime
+
+    from salesctl.reports.rollups import ROLLUPS, fold_statement, lead_totals_fold_statement
+    from salesctl.reports.synthetic import insert_calls, insert_leads, synthetic_calls
+
+    totals = sa.table(
+        "ai_cost_lead_totals",
+        *(
+            sa.column(name)
+            for name in (
+                "facet",
+                "value",
+                "lead_id",
+                "first_hour",
+                "last_hour",
+                "requests",
+                "priced_requests",
+                "unpriced_requests",
+                "cost_usd",
+            )
+        ),
+    )
+
+    async def read_totals(conn: Any) -> list[Any]:
+        return sorted((await conn.execute(sa.select(totals))).all())
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        await run_migration(database_url, "downgrade", "0002_analytics")
+        engine = create_engine(database_url)
+        try:
+            await insert_leads(engine, [f"Lead {i}" for i in range(1, 9)])
+            start = datetime(2025, 5, 1, tzinfo=UTC)
+            rows = synthetic_calls(400, start=start, days=10, leads=8, seed=5)
+            await insert_calls(engine, list(rows))
+            async with engine.begin() as conn:  # a fold as 0002 did it
+                for rollup in ROLLUPS:
+                    await conn.execute(fold_statement(rollup, conn.dialect.name, sa.true()))
+            await run_migration(database_url, "upgrade", "head")
+            async with engine.begin() as conn:
+                backfilled = await read_totals(conn)
+                await conn.execute(sa.delete(totals))
+                await conn.execute(lead_totals_fold_statement(conn.dialect.name, sa.true()))
+                folded = await read_totals(conn)
+            return backfilled, folded
+        finally:
+            await engine.dispose()
+
+    backfilled, folded = asyncio.run(scenario())
+    assert backfilled == folded
+    assert {row.facet for row in folded} == {"all", "agent_type", "provider", "model"}
+
+
 def test_schema_head_is_the_migrations_head() -> None:
     assert migrate.head_revision() == SCHEMA_HEAD
 

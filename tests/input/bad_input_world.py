@@ -84,6 +84,7 @@ DERIVED = frozenset(
         "ai_cost_hourly_totals",
         "ai_cost_lead_hourly",
         "ai_cost_lead_daily",
+        "ai_cost_lead_totals",
         "ai_cost_session_hourly",
     }
 )

@@ -53,7 +53,6 @@ def test_the_default_window_is_the_last_thirty_local_days() -> None:
     [
         ({"since": "soon"}, "--since 'soon' is not a date or time"),
         ({"since": "2025-03-02", "until": "2025-03-01"}, "is not after"),
-        ({"agents": ["sr-bdr", "enrichmnt"]}, "did you mean 'enrichment'"),
         ({"lead_id": 0}, "is not a lead id"),
     ],
 )

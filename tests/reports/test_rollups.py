@@ -16,6 +16,7 @@ from salesctl.config import Settings
 from salesctl.db.models import AICostTracking, Lead
 from salesctl.db.models.analytics import HourlyCost, RollupGap
 from salesctl.db.session import create_engine, session_factory
+from salesctl.reports import costs
 from salesctl.reports.costs import ReportOptions, cost_report, read_cost_report
 from salesctl.reports.filters import CostFilters, build_filters
 from salesctl.reports.rollups import ROLLUPS, fold, prune
@@ -189,6 +190,7 @@ async def test_folded_and_unfolded_rows_in_a_split_hour_are_both_counted(engine)
 BASE = datetime(2025, 5, 20, tzinfo=UTC)
 ZONES = ["UTC", "Asia/Kolkata", "America/New_York", "Australia/Lord_Howe"]
 AGENTS = ["qualification", "enrichment", "sr_bdr", "customer_success"]
+LEADS = [1, 2, 3, 4, 5, 6]
 SPAN_MINUTES = 2 * 24 * 60
 """Rows and windows share two days, so window edges and day cuts often split an hour."""
 
@@ -201,7 +203,7 @@ def calls(draw: st.DrawFn) -> dict[str, Any]:
     return make_call(
         agent_type=agent,
         timestamp=BASE + timedelta(minutes=draw(st.integers(0, SPAN_MINUTES))),
-        lead_id=None if chat else draw(st.sampled_from([None, 1, 2, 3])),
+        lead_id=None if chat else draw(st.sampled_from([None, *LEADS])),
         session_id=draw(st.sampled_from(["s1", "s2", "s3", None])) if chat else None,
         user_id=draw(st.sampled_from(["rep_a", "rep_b", None])) if chat else None,
         model=draw(st.sampled_from([None, "gpt-4o-mini"])),
@@ -214,6 +216,8 @@ def calls(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int], dict[str, Any], str]:
+    """Random calls, folds and filters; `top` and `walk_first` exercise the top-leads walk
+    (a step of one lead total makes it stop, or give way, at every possible point)."""
     rows = draw(st.lists(calls(), max_size=50))
     folds = sorted(draw(st.lists(st.integers(0, len(rows)), min_size=1, max_size=3)))
     start = draw(st.integers(-120, SPAN_MINUTES))
@@ -231,7 +235,13 @@ def scenarios(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[int], dict[st
     }
     zone = draw(st.sampled_from(ZONES))
     granularity = draw(st.sampled_from(["day", "week", "month"]))
-    return rows, folds, {**options, "granularity": granularity}, zone
+    extra = {
+        "granularity": granularity,
+        "top": draw(st.sampled_from([0, 1, 2, 3])),
+        "walk_first": draw(st.sampled_from([1, 2, 64])),
+        "exact_max": draw(st.sampled_from([1, 3, 2000])),
+    }
+    return rows, folds, {**options, **extra}, zone
 
 
 async def _compare(url: str, scenario: Any) -> None:
@@ -239,7 +249,12 @@ async def _compare(url: str, scenario: Any) -> None:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            tables = ["ai_cost_rollup_state", "ai_cost_rollup_gaps", "ai_cost_tracking"]
+            tables = [
+                "ai_cost_rollup_state",
+                "ai_cost_rollup_gaps",
+                "ai_cost_tracking",
+                "ai_cost_lead_totals",
+            ]
             for table in [*tables, *(r.table_name for r in ROLLUPS)]:
                 await conn.execute(text(f"DELETE FROM {table}"))
             if not (await conn.execute(text("SELECT count(*) FROM leads"))).scalar():
@@ -247,7 +262,7 @@ async def _compare(url: str, scenario: Any) -> None:
                     insert(Lead.__table__),
                     [
                         {"id": i, "company_name": name, "created_at": BASE, "updated_at": BASE}
-                        for i, name in ((1, "A"), (2, "B"), (3, "C"))
+                        for i, name in zip(LEADS, "ABCDEF", strict=True)
                     ],
                 )
         done = 0
@@ -256,14 +271,22 @@ async def _compare(url: str, scenario: Any) -> None:
             await fold(engine, chunk=20)
             done = cut
         await insert_calls(engine, rows[done:])
-        granularity = options.pop("granularity")
+        granularity, top = options.pop("granularity"), options.pop("top")
+        walk = {"WALK_FIRST": options.pop("walk_first"), "EXACT_MAX": options.pop("exact_max")}
         filters = build_filters(settings=Settings(timezone=zone), now=NOW, **options)
-        report_options = ReportOptions(granularity=granularity, top=0, by_user=True)
-        async with session_factory(engine)() as session:
-            rolled = await read_cost_report(session, filters, report_options, now=NOW)
-            detail = await read_cost_report(
-                session, filters, report_options, source="detail", now=NOW
-            )
+        report_options = ReportOptions(granularity=granularity, top=top, by_user=True)
+        saved = {name: getattr(costs, name) for name in walk}
+        try:
+            for name, value in walk.items():
+                setattr(costs, name, value)
+            async with session_factory(engine)() as session:
+                rolled = await read_cost_report(session, filters, report_options, now=NOW)
+                detail = await read_cost_report(
+                    session, filters, report_options, source="detail", now=NOW
+                )
+        finally:
+            for name, value in saved.items():
+                setattr(costs, name, value)
         assert {**vars(rolled), "source": None} == {**vars(detail), "source": None}
         assert rolled.total_requests == len(
             [
@@ -284,7 +307,7 @@ async def _compare(url: str, scenario: Any) -> None:
 
 
 @settings(
-    max_examples=30,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

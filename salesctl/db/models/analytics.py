@@ -207,5 +207,42 @@ class SessionHourlyCost(Base):
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
 
 
-USER_INDEX = Index("idx_user_id", AICostTracking.user_id)
-"""Reports filtered by rep (`--user`) read detail rows; the seed indexed session_id only."""
+class LeadTotal(Base):
+    """Each lead's calls in all (facet 'all', value '') and per agent type, provider or model.
+
+    One row per (facet, value, lead) with the first and last UTC hour it had a call: the
+    top-leads ranking walks these rows by cost and stops as soon as no lead further down can
+    reach the top (a lead's cost in any window is at most its total), instead of summing
+    every lead active in the window.
+    """
+
+    __tablename__ = "ai_cost_lead_totals"
+    __table_args__ = (
+        Index(
+            "ix_ai_cost_lead_totals_rank",
+            "facet",
+            "value",
+            "cost_usd",
+            "requests",
+            "lead_id",
+            "first_hour",
+            "last_hour",
+        ),
+        Index("ix_ai_cost_lead_totals_last", "facet", "value", "last_hour", "first_hour"),
+    )
+
+    facet: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_hour: Mapped[int] = mapped_column(Integer)
+    last_hour: Mapped[int] = mapped_column(Integer)
+
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+
+
+USER_INDEX = Index("idx_user_time", AICostTracking.user_id, AICostTracking.timestamp)
+"""Reports filtered by rep (`--user`) read detail rows, that rep's calls in the window only;
+the seed indexed session_id only."""
