@@ -2,11 +2,13 @@
 
 `TrackingWriter.submit()` appends the record as one JSON line to the spool
 (`<data dir>/spool/tracking.jsonl`, the write-ahead log, see `salesctl.llm.spool`) and queues
-it; a background task inserts queued records in batches through its own connection
-(`INSERT … ON CONFLICT (request_id) DO NOTHING`), so the caller's transaction is never
-touched. After each batch commits, the byte ranges of its spool lines are appended to
-`tracking.progress`, so `replay_spool()` inserts only what is missing (and is idempotent by
-`request_id` anyway).
+it; a background task gathers queued records for up to `BATCH_WINDOW_S` and inserts them in one
+statement through its own connection (`INSERT … ON CONFLICT (request_id) DO NOTHING`), so the
+caller's transaction is never touched and calls made one at a time do not each pay for a
+transaction. Waiting risks nothing: a record is in the spool before it is queued, and
+`flush()` does not wait for the window. After each batch commits, the byte ranges of its spool
+lines are appended to `tracking.progress`, so `replay_spool()` inserts only what is missing
+(and is idempotent by `request_id` anyway).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,11 +47,15 @@ log = logging.getLogger("salesctl.tracking")
 Status = Literal["ok", "error", "refused"]
 
 BATCH_SIZE = 500
+BATCH_WINDOW_S = 0.1
+"""How long the writer gathers records before inserting them (cut short by a full batch or a
+flush). One insert per call would cost each call a transaction on the caller's event loop."""
 RETRY_DELAY_S = 0.2
 """Wait before the one retry of a batch whose PostgreSQL connection broke."""
 
 __all__ = [
     "BATCH_SIZE",
+    "BATCH_WINDOW_S",
     "ReplayResult",
     "Span",
     "Spool",
@@ -128,7 +135,9 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrackingRecord))
 # --- inserting ------------------------------------------------------------------------------
 
 
-def _insert_statement(dialect: str) -> Any:
+@cache
+def _insert_statement(dialect: str, *, returning: bool) -> Any:
+    """The batch insert, built once per dialect (building it costs more than a small batch)."""
     from sqlalchemy import Table
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -137,19 +146,24 @@ def _insert_statement(dialect: str) -> Any:
     table = AICostTracking.__table__
     assert isinstance(table, Table)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement: Any = insert(table)
-    return statement.on_conflict_do_nothing(index_elements=["request_id"]).returning(
-        table.c.request_id
-    )
+    statement: Any = insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+    return statement.returning(table.c.request_id) if returning else statement
 
 
-async def _insert_batch(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
-    result = await conn.execute(_insert_statement(conn.dialect.name), rows)
-    return len(result.all())
+async def _insert_batch(
+    conn: AsyncConnection, rows: list[dict[str, Any]], *, count: bool = True
+) -> int:
+    """Insert `rows`; with `count`, returns how many went in (RETURNING), else 0."""
+    statement = _insert_statement(conn.dialect.name, returning=count)
+    result = await conn.execute(statement, rows)
+    return len(result.all()) if count else 0
 
 
-async def insert_rows(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
-    """Insert tracking rows, skipping request ids already present; returns how many went in.
+async def insert_rows(
+    engine: AsyncEngine, rows: list[dict[str, Any]], *, count: bool = True
+) -> int:
+    """Insert tracking rows, skipping request ids already present; returns how many went in
+    (0 without `count`, which spares the RETURNING the background writer has no use for).
 
     A batch that violates a constraint is retried row by row; a row whose lead no longer
     exists (or never did) is kept with `lead_id` cleared rather than lost.
@@ -160,14 +174,14 @@ async def insert_rows(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
         return 0
     try:
         async with engine.begin() as conn:
-            return await _insert_batch(conn, rows)
+            return await _insert_batch(conn, rows, count=count)
     except IntegrityError:
         pass
     inserted = 0
     for row in rows:
         try:
             async with engine.begin() as conn:
-                inserted += await _insert_batch(conn, [row])
+                inserted += await _insert_batch(conn, [row], count=count)
         except IntegrityError as exc:
             if row.get("lead_id") is None or not _is_foreign_key_error(exc):
                 raise
@@ -177,7 +191,7 @@ async def insert_rows(engine: AsyncEngine, rows: list[dict[str, Any]]) -> int:
                 row["request_id"],
             )
             async with engine.begin() as conn:
-                inserted += await _insert_batch(conn, [{**row, "lead_id": None}])
+                inserted += await _insert_batch(conn, [{**row, "lead_id": None}], count=count)
     return inserted
 
 
@@ -199,12 +213,18 @@ class _Queued:
 class WriterStats:
     submitted: int = 0
     written: int = 0
+    batches: int = 0
+    """Inserts that succeeded (each one statement for its batch, in its own transaction)."""
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 class TrackingWriter:
-    """Queues tracking records and inserts them in batches from a background task."""
+    """Queues tracking records and inserts them in batches from a background task.
+
+    A batch is what arrives within `window` seconds of its first record (at most
+    `batch_size`); `flush()` and `aclose()` write at once.
+    """
 
     def __init__(
         self,
@@ -212,15 +232,21 @@ class TrackingWriter:
         *,
         spool: Path | None,
         batch_size: int = BATCH_SIZE,
+        window: float = BATCH_WINDOW_S,
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self.engine = engine
         self.batch_size = batch_size
+        self.window = window
         self._warn = warn or log.warning
         self.spool = Spool(spool, warn=self._warn) if spool is not None else None
         self.database = database_tag(engine.url)
         self.stats = WriterStats()
         self._queue: asyncio.Queue[_Queued] | None = None
+        self._wake: asyncio.Event | None = None
+        """Set to end the gathering window early (a full batch, a flush)."""
+        self._flushing = 0
+        """How many `flush()` calls are waiting: while any is, batches are written at once."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._carried: list[_Queued] = []
         self._task: asyncio.Task[None] | None = None
@@ -235,14 +261,18 @@ class TrackingWriter:
         if self._queue is None or self._loop is not loop:
             self._adopt(loop)
         assert self._queue is not None
+        assert self._wake is not None
         self._queue.put_nowait(_Queued(record, span))
         self.stats.submitted += 1
+        if self._queue.qsize() + 1 >= self.batch_size:  # + the one the writer is holding
+            self._wake.set()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run(), name="salesctl-tracking-writer")
 
     def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start queueing on `loop`, carrying over anything a previous (closed) loop left."""
         previous, self._queue = self._queue, asyncio.Queue()
+        self._wake = asyncio.Event()
         carried, self._carried = self._carried, []
         for item in carried:
             self._queue.put_nowait(item)
@@ -264,7 +294,13 @@ class TrackingWriter:
             if not self._queue.empty():
                 self._task = loop.create_task(self._run(), name="salesctl-tracking-writer")
         if self._task is not None and not self._task.done():
-            await self._queue.join()
+            assert self._wake is not None
+            self._flushing += 1
+            self._wake.set()
+            try:
+                await self._queue.join()
+            finally:
+                self._flushing -= 1
 
     async def aclose(self) -> None:
         """Flush; then fsync what failed to reach the database, or compact the spool when
@@ -289,16 +325,23 @@ class TrackingWriter:
 
     async def _run(self) -> None:
         assert self._queue is not None
-        queue = self._queue
+        assert self._wake is not None
+        queue, wake = self._queue, self._wake
         while True:
             batch = [await queue.get()]
-            while len(batch) < self.batch_size and not queue.empty():
-                batch.append(queue.get_nowait())
             try:
+                if not self._flushing and self.window > 0 and queue.qsize() + 1 < self.batch_size:
+                    wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.window):
+                            await wake.wait()
+                while len(batch) < self.batch_size and not queue.empty():
+                    batch.append(queue.get_nowait())
                 await self._write(batch)
             except asyncio.CancelledError:
-                # The loop is going away mid-write (asyncio.run ending): not known to be in
-                # the database, so the next loop writes it again (duplicates are ignored).
+                # The loop is going away (asyncio.run ending) while gathering or mid-write: not
+                # known to be in the database, so the next loop writes it again (duplicates
+                # are ignored); what is still queued is carried over by `_adopt`.
                 self._carried.extend(batch)
                 raise
             finally:
@@ -311,14 +354,14 @@ class TrackingWriter:
         rows = [q.record.to_row() for q in batch]
         try:
             try:
-                await insert_rows(self.engine, rows)
+                await insert_rows(self.engine, rows, count=False)
             except Exception:
                 if self.engine.dialect.name != "postgresql":
                     raise
                 # A dropped connection (server restart, pg_terminate_backend): the pool's
                 # pre-ping opens a fresh one for the one retry.
                 await asyncio.sleep(RETRY_DELAY_S)
-                await insert_rows(self.engine, rows)
+                await insert_rows(self.engine, rows, count=False)
         except Exception as exc:  # the call already succeeded: a tracking failure must not raise
             self.stats.failed += len(batch)
             self.stats.errors.append(describe_db_error(exc))
@@ -333,6 +376,7 @@ class TrackingWriter:
                 )
             return
         self.stats.written += len(batch)
+        self.stats.batches += 1
         if self.spool is not None:
             self.spool.mark_committed(q.span for q in batch if q.span is not None)
 

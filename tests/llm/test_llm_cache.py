@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import replace
 from decimal import Decimal
@@ -118,20 +119,23 @@ async def test_unreachable_redis_warns_once_and_misses() -> None:
 
 async def test_database_cache_hit_miss_expiry_and_overwrite(engine) -> None:  # type: ignore[no-untyped-def]
     cache = DatabaseCache(engine)
-    key = cache_key("claude", REQUEST)
-    assert await cache.get(key) is None
-    await cache.set(key, ANSWER, 3600)
-    assert await cache.get(key) == ANSWER
-    newer = replace(ANSWER, text="newer")
-    await cache.set(key, newer, 3600)
-    assert await cache.get(key) == newer
-    await cache.set(key, ANSWER, 0)  # 0: never expires
-    assert await cache.get(key) == ANSWER
+    try:
+        key = cache_key("claude", REQUEST)
+        assert await cache.get(key) is None
+        await cache.set(key, ANSWER, 3600)
+        assert await cache.get(key) == ANSWER
+        newer = replace(ANSWER, text="newer")
+        await cache.set(key, newer, 3600)
+        assert await cache.get(key) == newer
+        await cache.set(key, ANSWER, 0)  # 0: never expires
+        assert await cache.get(key) == ANSWER
 
-    expired_key = cache_key("openai", REQUEST)
-    await cache.set(expired_key, ANSWER, -1)
-    assert await cache.get(expired_key) is None
-    assert await cache.purge_expired() == 1
+        expired_key = cache_key("openai", REQUEST)
+        await cache.set(expired_key, ANSWER, -1)
+        assert await cache.get(expired_key) is None
+        assert await cache.purge_expired() == 1
+    finally:
+        await cache.aclose()
 
 
 async def test_database_cache_failure_is_a_miss(tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
@@ -145,7 +149,57 @@ async def test_database_cache_failure_is_a_miss(tmp_path, caplog: pytest.LogCapt
             await cache.set("k", ANSWER, 60)
             assert await cache.get("k") is None
     finally:
+        await cache.aclose()
         await unmigrated.dispose()
     warnings = [r.message for r in caplog.records if r.name == "salesctl.cache"]
     assert len(warnings) == 1
     assert "response cache (database) unavailable" in warnings[0]
+
+
+async def test_database_cache_answers_concurrent_lookups(engine) -> None:  # type: ignore[no-untyped-def]
+    """Lookups share one held connection (one statement at a time on PostgreSQL)."""
+    cache = DatabaseCache(engine)
+    try:
+        key = cache_key("claude", REQUEST)
+        await cache.set(key, ANSWER, 3600)
+        answers = await asyncio.gather(*(cache.get(key) for _ in range(40)))
+        assert answers == [ANSWER] * 40
+        other = cache_key("openai", REQUEST)
+        assert await asyncio.gather(cache.get(other), cache.get(key)) == [None, ANSWER]
+    finally:
+        await cache.aclose()
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_database_cache_survives_its_connection_being_terminated(
+    engine,  # type: ignore[no-untyped-def]
+    db_env: str,
+) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    warnings: list[str] = []
+    cache = DatabaseCache(engine, warn=warnings.append)
+    try:
+        key = cache_key("claude", REQUEST)
+        await cache.set(key, ANSWER, 3600)
+        assert await cache.get(key) == ANSWER  # the held connection is open now
+        url = make_url(db_env)
+        admin = await asyncpg.connect(
+            user=url.username, host=url.host, port=url.port, database=url.database
+        )
+        try:
+            terminated = await admin.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        assert terminated
+        assert await cache.get(key) == ANSWER  # through the engine, which reconnects
+        assert await cache.get(key) == ANSWER  # through a new held connection
+        assert warnings == []
+    finally:
+        await cache.aclose()

@@ -174,3 +174,32 @@ def test_a_writer_used_across_event_loops_loses_nothing(tmp_path: Path, db_env: 
     asyncio.run(submit_without_waiting(writer))
     asyncio.run(close(writer))
     assert asyncio.run(count()) == 2
+
+
+async def test_records_arriving_one_at_a_time_are_inserted_together(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The writer gathers a window's records into one insert; a flush does not wait for the
+    window, and a full batch is written without one."""
+    import asyncio
+
+    writer = TrackingWriter(engine, spool=tmp_path / "tracking.jsonl", window=3600)
+    async with asyncio.timeout(120):  # a flush that waited for the window would hang here
+        sent = [record() for _ in range(5)]
+        for r in sent:
+            writer.submit(r)
+            await asyncio.sleep(0)  # the writer task runs between calls, as it would
+        assert await rows(engine) == []  # still gathering
+        await writer.flush()
+        assert sorted(r.request_id for r in await rows(engine)) == sorted(
+            r.request_id for r in sent
+        )
+        assert (writer.stats.written, writer.stats.batches) == (5, 1)
+
+        writer.batch_size = 3
+        for _ in range(3):
+            writer.submit(record())
+        # Poll: awaiting flush() would end the window itself, which is not under test here.
+        while writer.stats.written < 8:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        assert writer.stats.batches == 2
+    await writer.aclose()
+    assert len(await rows(engine)) == 8
