@@ -34,6 +34,43 @@ SCENARIOS = [(1000, 16, 300.0), (2000, 32, 300.0)]
 DUMMY_KEYS = {"CEREBRAS_API_KEY": "csk-bench"}
 
 
+BARE_SDK_CLIENT = """
+import asyncio, json, sys, time
+from cerebras.cloud.sdk import AsyncCerebras
+from salesctl.agents.schemas import QualificationAnswer
+
+calls, concurrency = int(sys.argv[1]), int(sys.argv[2])
+schema = QualificationAnswer.model_json_schema()
+lead = "Company {0}, VP of Sales, Software, {0} employees, Germany. Asked about pricing."
+
+async def main():
+    client = AsyncCerebras(max_retries=0, warm_tcp_connection=False)
+    numbers = iter(range(calls))
+
+    async def worker():
+        for n in numbers:
+            await client.chat.completions.create(
+                model="llama3.1-8b",
+                messages=[
+                    {"role": "system", "content": "Score how well a lead fits the profile."},
+                    {"role": "user", "content": lead.format(n)},
+                ],
+                max_completion_tokens=600,
+                response_format={"type": "json_schema", "json_schema": {
+                    "name": "QualificationAnswer", "schema": schema, "strict": False}},
+            )
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    print(json.dumps({"calls_per_s": calls / (time.perf_counter() - started)}))
+    await client.close()
+
+asyncio.run(main())
+"""
+"""The bare SDK at the same concurrency against the same simulator: what this machine and the
+simulator allow, with no salesctl at all (same request shape as the qualification agent's)."""
+
+
 @dataclass
 class Result:
     leads: int
@@ -48,6 +85,7 @@ class Result:
     ideal_leads_per_s: float
     checks: list[str]
     processes: int = 1
+    bare_sdk_calls_per_s: float | None = None
 
     @property
     def leads_per_s(self) -> float:
@@ -133,8 +171,11 @@ def run_scenario(
     latency_ms: float,
     database_url: str | None,
     processes: int = 1,
+    *,
+    bare_sdk: bool = True,
 ) -> Result:
-    """Run `processes` copies of `qualify --all` at once (claims share the leads out)."""
+    """Run `processes` copies of `qualify --all` at once (claims share the leads out), then
+    the bare SDK at the same concurrency (`BARE_SDK_CLIENT`) unless `bare_sdk` is False."""
     from salesctl.config import normalise_database_url
     from salesctl.llm.simulator import Simulator
 
@@ -166,13 +207,22 @@ def run_scenario(
         outputs, cpu_s, peak_rss = [], 0.0, 0
         for child in children:
             assert child.stdout is not None
-            outputs.append(child.stdout.read())
+            with child.stdout:
+                outputs.append(child.stdout.read())
+            # Reaped here for its resource usage, so tell Popen the exit code: otherwise it
+            # warns (ResourceWarning) that the child is still running when it is collected.
             _, status, usage = os.wait4(child.pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise SystemExit(f"salesctl exited with {os.waitstatus_to_exitcode(status)}")
+            child.returncode = os.waitstatus_to_exitcode(status)
+            if child.returncode != 0:
+                raise SystemExit(f"salesctl exited with {child.returncode}")
             cpu_s += usage.ru_utime + usage.ru_stime
             peak_rss = max(peak_rss, usage.ru_maxrss)
         wall = time.perf_counter() - started
+        bare = (
+            _bare_sdk_calls_per_s(env, min(leads, 1000), concurrency * processes)
+            if bare_sdk
+            else None
+        )
     summaries = [json.loads(output)["summary"] for output in outputs]
     total = {
         "total_cost_usd": sum(Decimal(str(s["total_cost_usd"])) for s in summaries),
@@ -193,7 +243,19 @@ def run_scenario(
         else float("inf"),
         checks=checks,
         processes=processes,
+        bare_sdk_calls_per_s=bare,
     )
+
+
+def _bare_sdk_calls_per_s(env: dict[str, str], calls: int, concurrency: int) -> float:
+    """Calls per second of the bare SDK client, in its own process like salesctl's."""
+    output = subprocess.run(
+        [sys.executable, "-c", BARE_SDK_CLIENT, str(calls), str(concurrency)],
+        env=env,
+        capture_output=True,
+        check=True,
+    ).stdout
+    return float(json.loads(output)["calls_per_s"])
 
 
 def _recreate_postgres(url: str) -> None:
@@ -233,18 +295,21 @@ def main() -> None:
         ]
     print(
         "| leads | processes × concurrency | latency | wall | in run | leads/s | ideal "
-        "| % of ideal | CPU per lead | peak RSS | checks |"
+        "| % of ideal | bare SDK, % of ideal | CPU per lead | peak RSS | checks |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for leads, concurrency, latency_ms in scenarios:
         r = run_scenario(leads, concurrency, latency_ms, options.database_url, options.processes)
         share = r.leads_per_s / r.ideal_leads_per_s * 100
+        bare = r.bare_sdk_calls_per_s
+        bare_share = f"{bare / r.ideal_leads_per_s * 100:.0f}%" if bare is not None else "—"
         checks = "ok" if not r.checks and r.failed == 0 else "; ".join(r.checks) or "failures"
         print(
             f"| {r.leads} | {r.processes} × {r.concurrency // r.processes} "
             f"| {r.latency_ms:.0f} ms | {r.wall_s:.1f} s "
             f"| {r.run_s:.1f} s | {r.leads_per_s:.1f} | {r.ideal_leads_per_s:.1f} "
-            f"| {share:.0f}% | {r.cpu_s / r.leads * 1000:.1f} ms | {r.peak_rss_mb:.0f} MB "
+            f"| {share:.0f}% | {bare_share} | {r.cpu_s / r.leads * 1000:.1f} ms "
+            f"| {r.peak_rss_mb:.0f} MB "
             f"| {checks} |",
             flush=True,
         )

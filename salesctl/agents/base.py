@@ -1,5 +1,6 @@
-"""What the six lead agents share: the state every graph carries, the nodes every graph
-starts and fails with, and `LeadAgent`, the one-awaited-call Python API over a graph.
+"""What the six lead agents share: the state every graph carries, the shape of their graphs
+(a chain of steps that can divert to `record_failure`), and `LeadAgent`, the
+one-awaited-call Python API over a graph.
 
     agent = QualificationAgent(db=db)
     outcome = await agent.run(123)
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypedDict
 
 from langgraph.runtime import Runtime
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph, StateGraph
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from salesctl.agents.writer import ResultWriter
     from salesctl.config import Settings
 
 
@@ -44,19 +46,11 @@ class LeadState(TypedDict, total=False):
     """What the run saved: on the lead, in `agent_runs.output`, and in `--json`."""
 
 
-# --- shared nodes ----------------------------------------------------------------------------
+# --- the graph every lead agent builds --------------------------------------------------------
 
 
-async def load_lead(state: LeadState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Read the lead the run is for (unless its claim already did)."""
-    if state.get("lead") is not None:
-        return {}
-    context = runtime.context
-    async with store.reading(context.sessions) as session:
-        lead = await store.load_lead(session=session, lead_id=context.lead_id)
-    if lead is None:
-        return {"failure": LeadFailure("not_found", f"no lead with id {context.lead_id}")}
-    return {"lead": lead}
+Step = Callable[[Any, Runtime[AgentContext]], Awaitable[dict[str, Any]]]
+"""A node: reads the state and the run's context, returns the state update."""
 
 
 async def record_failure(state: LeadState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -65,34 +59,43 @@ async def record_failure(state: LeadState, runtime: Runtime[AgentContext]) -> di
     return {}
 
 
-def unless_failed(next_node: str) -> Callable[[LeadState], str]:
-    """A router: on to `next_node`, or to `record_failure` once a node reported a failure."""
+def lead_graph(
+    state_schema: type[Any], *steps: tuple[str, Step], can_fail: Collection[str]
+) -> StateGraph[Any, Any, Any, Any]:
+    """`START → steps[0] → … → steps[-1] → END`, where a step in `can_fail` that reports a
+    failure goes on to `record_failure` (which ends the run) instead.
 
-    def route(state: LeadState) -> str:
-        return "record_failure" if state.get("failure") else next_node
+    A step that can fail picks its successor itself (a `Command`) rather than through a conditional
+    edge: LangGraph runs a router as one more task per step, in a worker thread when it is a
+    plain function, and a bulk run pays that for every lead."""
+    from langgraph.graph import END, START, StateGraph
 
-    route.__name__ = f"to_{next_node}_unless_failed"
-    return route
-
-
-def add_chain(
-    graph: StateGraph[Any, Any, Any, Any], *nodes: str, can_fail: Collection[str]
-) -> None:
-    """Wire `START → nodes[0] → … → nodes[-1] → END`; after each step in `can_fail` the run
-    may divert to `record_failure` (which ends it). Only those steps get a router: each one
-    costs LangGraph a step per lead."""
-    from langgraph.graph import END, START
-
-    graph.add_node("record_failure", record_failure)
-    graph.add_edge(START, nodes[0])
-    for current, following in zip(nodes, (*nodes[1:], END), strict=True):
-        if current in can_fail:
-            graph.add_conditional_edges(
-                current, unless_failed(following), [following, "record_failure"]
-            )
+    graph = StateGraph(state_schema, context_schema=AgentContext)
+    names = [name for name, _ in steps]
+    for (name, step), following in zip(steps, (*names[1:], END), strict=True):
+        if name in can_fail:
+            destinations = (following, "record_failure")
+            graph.add_node(name, _unless_failed(step, following), destinations=destinations)
         else:
-            graph.add_edge(current, following)
+            graph.add_node(name, step)
+            graph.add_edge(name, following)
+    graph.add_node("record_failure", record_failure)
+    graph.add_edge(START, names[0])
     graph.add_edge("record_failure", END)
+    return graph
+
+
+def _unless_failed(step: Step, following: str) -> Step:
+    """`step`, then on to `following`, or to `record_failure` once it reported a failure."""
+    from langgraph.types import Command
+
+    async def run_step(state: Any, runtime: Runtime[AgentContext]) -> Any:
+        update = await step(state, runtime)
+        goto = "record_failure" if update.get("failure") else following
+        return Command(update=update, goto=goto)
+
+    run_step.__name__ = run_step.__qualname__ = step.__name__
+    return run_step
 
 
 async def save_output(
@@ -171,9 +174,14 @@ class LeadAgent:
         """Extra state a run starts with (a source document, a transcript)."""
         return {}
 
-    async def run(self, lead_id: int, *, claim: Claim | None = None) -> AgentOutcome:
+    async def run(
+        self, lead_id: int, *, claim: Claim | None = None, writer: ResultWriter | None = None
+    ) -> AgentOutcome:
         """Run the agent on one lead and return what happened; raises NotFound for a lead
-        that does not exist (when the lead was not claimed by a bulk run already)."""
+        that does not exist (when the lead was not claimed by a bulk run already).
+
+        With a `writer`, the result is saved in a batch with other leads' (see ResultWriter).
+        """
         if claim is None:
             claim = await self._claim(lead_id)
         context = AgentContext(
@@ -185,11 +193,11 @@ class LeadAgent:
             sessions=self.sessions,
             settings=self.settings,
             choice=self.choice,
+            writer=writer,
         )
         started = time.perf_counter()
         try:
-            start = {**self.inputs(), **({"lead": claim.lead} if claim.lead else {})}
-            state = await self.graph().ainvoke(start, context=context)
+            state = await self._run_graph(context, claim.lead)
         except Exception as exc:  # a bug must fail this lead, not the whole batch
             failure = LeadFailure("internal", f"{type(exc).__name__}: {exc}")
             await store.record_failure(context, [], failure)
@@ -198,6 +206,21 @@ class LeadAgent:
             if self._own_gateway:
                 await self.gateway.flush()
         return self._outcome(context, state, round((time.perf_counter() - started) * 1000))
+
+    async def _run_graph(self, context: AgentContext, lead: LeadSnapshot | None) -> dict[str, Any]:
+        """The graph's final state. A claim normally carries the lead, read in its transaction;
+        without it the lead is read here, so the graph always starts with one."""
+        if lead is None:
+            async with store.reading(self.sessions) as session:
+                lead = await store.load_lead(session=session, lead_id=context.lead_id)
+        if lead is None:
+            failure = LeadFailure("not_found", f"no lead with id {context.lead_id}")
+            await store.record_failure(context, [], failure)
+            return {"failure": failure}
+        state: dict[str, Any] = await self.graph().ainvoke(
+            {**self.inputs(), "lead": lead}, context=context
+        )
+        return state
 
     async def aclose(self) -> None:
         """Close the gateway this agent built (flushing its tracking rows)."""

@@ -1,6 +1,6 @@
 """BDRAgent: a meeting workflow for the lead.
 
-load_lead → load_deal → propose_slots → draft_workflow → save_workflow
+load_deal → propose_slots → draft_workflow → save_workflow
 
 The meeting slots are computed here (the next business days, in the configured time zone),
 never invented by the model; the model drafts the outreach around them, plans follow-ups and
@@ -19,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesctl.agents import store
-from salesctl.agents.base import LeadAgent, LeadState, add_chain, load_lead, save_output
+from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
 from salesctl.agents.context import AgentContext
 from salesctl.agents.lead import DealSnapshot
 from salesctl.agents.meetings import meeting_slots
@@ -91,18 +91,14 @@ async def save_workflow(state: State, runtime: Runtime[AgentContext]) -> dict[st
 
 
 def build_graph() -> StateGraph[State, AgentContext, Any, Any]:
-    graph = StateGraph(State, context_schema=AgentContext)
-    graph.add_node("load_lead", load_lead)
-    graph.add_node("load_deal", load_deal)
-    graph.add_node("propose_slots", propose_slots)
-    graph.add_node("draft_workflow", draft_workflow)
-    graph.add_node("save_workflow", save_workflow)
-    add_chain(
-        graph,
-        *("load_lead", "load_deal", "propose_slots", "draft_workflow", "save_workflow"),
-        can_fail=("load_lead", "draft_workflow", "save_workflow"),
+    return lead_graph(
+        State,
+        ("load_deal", load_deal),
+        ("propose_slots", propose_slots),
+        ("draft_workflow", draft_workflow),
+        ("save_workflow", save_workflow),
+        can_fail=("draft_workflow", "save_workflow"),
     )
-    return graph
 
 
 class BDRAgent(LeadAgent):

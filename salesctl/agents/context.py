@@ -17,6 +17,7 @@ from salesctl.llm.types import LLMConfig, LLMResult, Message
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from salesctl.agents.writer import ResultWriter
     from salesctl.config import Settings
 
 AgentType = Literal["qualification", "enrichment", "growth", "marketing", "bdr", "conversation"]
@@ -70,6 +71,8 @@ class AgentContext:
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     choice: ModelChoice
+    writer: ResultWriter | None = None
+    """A bulk run's batched saves; None saves the result in a transaction of its own."""
 
     def llm_config(self) -> LLMConfig:
         """Passthrough on the agent's model, tagged with the agent type and the lead."""

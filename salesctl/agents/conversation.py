@@ -1,6 +1,6 @@
 """ConversationAgent: what a sales call's transcript says.
 
-load_lead → analyse_call → check_notes → save_call_notes
+analyse_call → check_notes → save_call_notes
 
 Summary, sentiment, objections (with a suggested response), commitments on both sides and
 next steps, saved in the lead's insights under "conversation". The transcript itself is not
@@ -16,7 +16,7 @@ from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesctl.agents.base import LeadAgent, LeadState, add_chain, load_lead, save_output
+from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
 from salesctl.agents.context import AgentContext
 from salesctl.agents.outcome import LeadFailure
 from salesctl.agents.prompts import conversation_prompt
@@ -68,17 +68,13 @@ async def save_call_notes(state: State, runtime: Runtime[AgentContext]) -> dict[
 
 
 def build_graph() -> StateGraph[State, AgentContext, Any, Any]:
-    graph = StateGraph(State, context_schema=AgentContext)
-    graph.add_node("load_lead", load_lead)
-    graph.add_node("analyse_call", analyse_call)
-    graph.add_node("check_notes", check_notes)
-    graph.add_node("save_call_notes", save_call_notes)
-    add_chain(
-        graph,
-        *("load_lead", "analyse_call", "check_notes", "save_call_notes"),
-        can_fail=("load_lead", "analyse_call", "save_call_notes"),
+    return lead_graph(
+        State,
+        ("analyse_call", analyse_call),
+        ("check_notes", check_notes),
+        ("save_call_notes", save_call_notes),
+        can_fail=("analyse_call", "save_call_notes"),
     )
-    return graph
 
 
 class ConversationAgent(LeadAgent):

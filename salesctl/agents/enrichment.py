@@ -1,6 +1,6 @@
 """EnrichmentAgent: extracts structured company data from the lead's notes and documents.
 
-load_lead → gather_sources → extract_company → check_facts → save_enrichment
+gather_sources → extract_company → check_facts → save_enrichment
 
 Sources are the lead's own notes and any documents given to the run (`--source FILE`,
 HTML reduced to text). The facts are saved in `leads.enrichment`; the lead's industry,
@@ -16,7 +16,7 @@ from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesctl.agents.base import LeadAgent, LeadState, add_chain, load_lead, save_output
+from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
 from salesctl.agents.context import AgentContext
 from salesctl.agents.prompts import enrichment_prompt
 from salesctl.agents.schemas import EnrichmentAnswer
@@ -91,18 +91,14 @@ async def save_enrichment(state: State, runtime: Runtime[AgentContext]) -> dict[
 
 
 def build_graph() -> StateGraph[State, AgentContext, Any, Any]:
-    graph = StateGraph(State, context_schema=AgentContext)
-    graph.add_node("load_lead", load_lead)
-    graph.add_node("gather_sources", gather_sources)
-    graph.add_node("extract_company", extract_company)
-    graph.add_node("check_facts", check_facts)
-    graph.add_node("save_enrichment", save_enrichment)
-    add_chain(
-        graph,
-        *("load_lead", "gather_sources", "extract_company", "check_facts", "save_enrichment"),
-        can_fail=("load_lead", "extract_company", "save_enrichment"),
+    return lead_graph(
+        State,
+        ("gather_sources", gather_sources),
+        ("extract_company", extract_company),
+        ("check_facts", check_facts),
+        ("save_enrichment", save_enrichment),
+        can_fail=("extract_company", "save_enrichment"),
     )
-    return graph
 
 
 class EnrichmentAgent(LeadAgent):

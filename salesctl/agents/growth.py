@@ -1,6 +1,6 @@
 """GrowthAgent: a market analysis of the lead's company.
 
-load_lead → analyse_market → check_analysis → save_analysis
+analyse_market → check_analysis → save_analysis
 
 Expansion opportunities, competitors, risks and the plays to run, saved in the lead's
 insights under "growth".
@@ -15,7 +15,7 @@ from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesctl.agents.base import LeadAgent, LeadState, add_chain, load_lead, save_output
+from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
 from salesctl.agents.context import AgentContext
 from salesctl.agents.prompts import growth_prompt
 from salesctl.agents.schemas import GrowthAnswer
@@ -68,17 +68,13 @@ async def save_analysis(state: State, runtime: Runtime[AgentContext]) -> dict[st
 
 
 def build_graph() -> StateGraph[State, AgentContext, Any, Any]:
-    graph = StateGraph(State, context_schema=AgentContext)
-    graph.add_node("load_lead", load_lead)
-    graph.add_node("analyse_market", analyse_market)
-    graph.add_node("check_analysis", check_analysis)
-    graph.add_node("save_analysis", save_analysis)
-    add_chain(
-        graph,
-        *("load_lead", "analyse_market", "check_analysis", "save_analysis"),
-        can_fail=("load_lead", "analyse_market", "save_analysis"),
+    return lead_graph(
+        State,
+        ("analyse_market", analyse_market),
+        ("check_analysis", check_analysis),
+        ("save_analysis", save_analysis),
+        can_fail=("analyse_market", "save_analysis"),
     )
-    return graph
 
 
 class GrowthAgent(LeadAgent):

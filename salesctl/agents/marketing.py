@@ -1,6 +1,6 @@
 """MarketingAgent: a campaign for the lead's company.
 
-load_lead → plan_campaign → check_sequence → save_campaign
+plan_campaign → check_sequence → save_campaign
 
 Audience, messaging and a short multi-touch email sequence, saved in the lead's insights
 under "marketing".
@@ -15,7 +15,7 @@ from langgraph.graph import StateGraph
 from langgraph.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesctl.agents.base import LeadAgent, LeadState, add_chain, load_lead, save_output
+from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
 from salesctl.agents.context import AgentContext
 from salesctl.agents.prompts import marketing_prompt
 from salesctl.agents.schemas import MarketingAnswer
@@ -63,17 +63,13 @@ async def save_campaign(state: State, runtime: Runtime[AgentContext]) -> dict[st
 
 
 def build_graph() -> StateGraph[State, AgentContext, Any, Any]:
-    graph = StateGraph(State, context_schema=AgentContext)
-    graph.add_node("load_lead", load_lead)
-    graph.add_node("plan_campaign", plan_campaign)
-    graph.add_node("check_sequence", check_sequence)
-    graph.add_node("save_campaign", save_campaign)
-    add_chain(
-        graph,
-        *("load_lead", "plan_campaign", "check_sequence", "save_campaign"),
-        can_fail=("load_lead", "plan_campaign", "save_campaign"),
+    return lead_graph(
+        State,
+        ("plan_campaign", plan_campaign),
+        ("check_sequence", check_sequence),
+        ("save_campaign", save_campaign),
+        can_fail=("plan_campaign", "save_campaign"),
     )
-    return graph
 
 
 class MarketingAgent(LeadAgent):

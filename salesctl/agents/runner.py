@@ -1,7 +1,8 @@
 """Bulk runs: one agent over many leads, concurrently, resumably, shared between workers.
 
-`run_agent` claims leads (see `claims`), runs up to `concurrency` of them at once, renews
-its claims while they run, reports each finished lead as an event, and returns a summary.
+`run_agent` claims leads (see `claims`), runs up to `concurrency` of them at once, saves
+their results in batches (see `writer`), renews its claims while they run, reports each
+finished lead as an event, and returns a summary.
 A stop request (the first Ctrl-C or SIGTERM, or a failure that would repeat for every lead)
 stops it taking new leads and lets the running ones finish and be saved; an abort (a second
 Ctrl-C) cancels them and closes their claims as failed.
@@ -26,6 +27,7 @@ from salesctl.agents.claims import BulkScope, Claim
 from salesctl.agents.outcome import AgentOutcome, LeadFailure
 from salesctl.agents.selection import LeadSelection
 from salesctl.agents.store import reading
+from salesctl.agents.writer import ResultWriter
 from salesctl.db.base import utcnow
 from salesctl.errors import InvalidInput, NotFound
 
@@ -46,11 +48,13 @@ CLAIM_ATTEMPTS = 3
 @dataclass(frozen=True, slots=True)
 class RunOptions:
     concurrency: int = DEFAULT_CONCURRENCY
+    """Leads worked on at once; a lead whose result only waits for its batch to be written
+    no longer counts."""
     force: bool = False
     """Bulk selections: run leads the agent already did, too."""
     lease_seconds: float = claims.DEFAULT_LEASE_SECONDS
     claim_batch: int | None = None
-    """Leads claimed per round trip; default `concurrency` (at most 50)."""
+    """Leads claimed per round trip; default twice `concurrency` (at most 100)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
@@ -60,7 +64,7 @@ class RunOptions:
 
     @property
     def batch(self) -> int:
-        return self.claim_batch or min(self.concurrency, 50)
+        return self.claim_batch or min(2 * self.concurrency, 100)
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -253,8 +257,9 @@ class RunSummary:
 
 
 class _Feed:
-    """Hands claimed leads to workers, claiming the next batch in the background before the
-    queue runs dry, so a worker never waits for a claim's round trips."""
+    """Hands claimed leads to workers, claiming the next batch in the background while a
+    batch is still queued, so a worker never waits for a claim's round trips (on SQLite a
+    claim can wait a few hundred ms for the write lock)."""
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], worker_id: str, options: RunOptions
@@ -293,7 +298,7 @@ class _Feed:
         refill = self._refill
         if refill is not None and (not refill.done() or self._refill_failed()):
             return
-        if self.exhausted or len(self.queue) >= self.options.concurrency:
+        if self.exhausted or len(self.queue) >= self.options.batch:
             return
         self._refill = asyncio.get_running_loop().create_task(self._claim_batch())
 
@@ -488,6 +493,7 @@ async def run_agent(
     )
     running: dict[int, Claim] = {}
     cut_short: list[int] = []
+    writer = ResultWriter(sessions)
     clock = time.perf_counter()
 
     def finished(outcome: AgentOutcome) -> None:
@@ -496,7 +502,23 @@ async def run_agent(
         if outcome.failure is not None and outcome.failure.fatal:
             stop.request("fatal", outcome.failure.message)
 
+    async def run_lead(claim: Claim) -> None:
+        running[claim.run_id] = claim
+        try:
+            outcome = await agent.run(claim.lead_id, claim=claim, writer=writer)
+        except asyncio.CancelledError:
+            cut_short.append(claim.run_id)
+            finished(_failed(agent, claim, LeadFailure("aborted", ABORTED)))
+            raise
+        except Exception as exc:  # the run's own bookkeeping failed (database down?)
+            outcome = _failed(agent, claim, LeadFailure("internal", f"{exc}"))
+        finally:
+            running.pop(claim.run_id, None)
+        finished(outcome)
+
     async def worker() -> None:
+        """Take leads one after another; a lead whose result waits for its batch to be
+        written no longer holds the worker (its task finishes in the background)."""
         while not stop.requested:
             claim = await feed.next()
             if claim is None:
@@ -504,23 +526,20 @@ async def run_agent(
             if stop.requested:
                 feed.queue.appendleft(claim)
                 return
-            running[claim.run_id] = claim
+            queued = writer.queued(claim.run_id)
+            lead = asyncio.create_task(run_lead(claim))
+            leads.add(lead)
+            lead.add_done_callback(leads.discard)
             try:
-                outcome = await agent.run(claim.lead_id, claim=claim)
-            except asyncio.CancelledError:
-                cut_short.append(claim.run_id)
-                finished(_failed(agent, claim, LeadFailure("aborted", ABORTED)))
-                raise
-            except Exception as exc:  # the run's own bookkeeping failed (database down?)
-                outcome = _failed(agent, claim, LeadFailure("internal", f"{exc}"))
+                await asyncio.wait({lead, queued}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                running.pop(claim.run_id, None)
-            finished(outcome)
+                writer.forget(claim.run_id)
 
     async def announce_stop() -> None:
         await stop.wait_requested()
         emit(Stopping(stop.reason or "SIGINT", stop.message, len(running)))
 
+    leads: set[asyncio.Task[None]] = set()
     workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
     helpers = [
         asyncio.create_task(_renew_leases(feed, running, options)),
@@ -534,10 +553,14 @@ async def run_agent(
             for task in done - {aborted}:
                 remaining.discard(task)
                 task.result()  # a worker's unexpected error (the database gone?) ends the run
+        while leads and not aborted.done():
+            await asyncio.wait({*leads, aborted}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (*workers, *helpers, aborted):
+        unfinished = [*workers, *leads, *helpers, aborted]
+        for task in unfinished:
             task.cancel()
-        await asyncio.gather(*workers, *helpers, aborted, return_exceptions=True)
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        await writer.aclose()
         await _close_unfinished(feed, cut_short, agent.worker_id)
         await agent.gateway.flush()
 

@@ -98,9 +98,6 @@ def test_startup_bench_runs_each_command() -> None:
 
 
 @pytest.mark.slow
-# bulk_bench reaps its child with os.wait4 (for the peak RSS), which Popen never learns of.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_bulk_adapter_reads_bulk_bench(monkeypatch: pytest.MonkeyPatch) -> None:
     import bench.__main__ as suite
 

@@ -228,8 +228,9 @@ def test_terminated_postgres_connections_lose_no_call(sim: Simulator, db_env: st
     warnings: list[str] = []
     terminated: list[int] = []
 
-    async def kill_connections(n: int, _llm: Any) -> None:
+    async def kill_connections(n: int, llm: Any) -> None:
         if n in (5, 12, 20):
+            await llm.flush()  # the writer batches for 100 ms: make sure it holds a connection
             terminated.append(await terminate_backends(db_env))
 
     returned = asyncio.run(make_calls(db_env, 30, warnings=warnings, between=kill_connections))

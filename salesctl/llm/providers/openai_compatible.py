@@ -291,10 +291,18 @@ class CerebrasProvider(OpenAICompatibleProvider):
         return sdk
 
     def _build_client(self, api_key: str) -> Any:
-        return self._sdk().AsyncCerebras(
+        import httpx
+
+        sdk = self._sdk()
+        return sdk.AsyncCerebras(
             api_key=api_key,
             base_url=self.base_url,
             timeout=self.options.timeout_s,
             max_retries=0,
             warm_tcp_connection=False,
+            # The SDK keeps 20 idle connections; a bulk run has more calls in flight, and every
+            # call past 20 would open a new connection (TLS included). The openai SDK's limits.
+            http_client=sdk.DefaultAsyncHttpxClient(
+                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+            ),
         )
