@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("salesctl.cache")
 
 CACHE_FORMAT = 1
+WRITE_WINDOW_S = 0.1
+"""How long the database cache gathers stores before writing them in one transaction."""
 """Bumped when the key or value layout changes, so old entries simply miss."""
 
 LEAD_AGENTS = frozenset(
@@ -258,8 +260,10 @@ class DatabaseCache:
     interfere with the caller's transaction. Lookups (the hit path) go through a connection
     held for the cache's lifetime with the query prepared once, not a pool checkout and a
     statement execution through SQLAlchemy per get (see `_SQLiteReader`, `_PostgresReader`);
-    whatever goes wrong there is retried once through the engine. Call `aclose()` to give the
-    held connection back.
+    whatever goes wrong there is retried once through the engine. Stores are gathered for
+    `WRITE_WINDOW_S` and written in one transaction (a bulk run would otherwise queue one write
+    transaction per lead behind SQLite's lock); a pending entry already answers this cache's
+    lookups. Call `aclose()` to write what is pending and give the held connection back.
     """
 
     name = "database"
@@ -271,6 +275,9 @@ class DatabaseCache:
         self._direct = True
         """False when this database has no held-connection reader (the engine is used)."""
         self._opening = False
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._writing: asyncio.Task[None] | None = None
+        self._write_now = asyncio.Event()
 
     @property
     def available(self) -> bool:
@@ -279,11 +286,15 @@ class DatabaseCache:
     async def get(self, key: str) -> CachedAnswer | None:
         if not self.available:
             return None
-        try:
-            found = await self._lookup(key)
-        except Exception as exc:
-            self._failed(exc)
-            return None
+        pending = self._pending.get(key)
+        if pending is not None:
+            found: _Entry | None = (pending["value"], pending["expires_at"])
+        else:
+            try:
+                found = await self._lookup(key)
+            except Exception as exc:
+                self._failed(exc)
+                return None
         if found is None:
             return None
         value, expires_at = found
@@ -330,21 +341,50 @@ class DatabaseCache:
         if not self.available:
             return
         now = datetime.now(UTC)
-        values = {
+        self._pending[key] = {
             "key": key,
             "value": answer.to_json(),
             "created_at": now,
             "expires_at": now + timedelta(seconds=ttl_seconds) if ttl_seconds else None,
         }
+        if self._writing is None:
+            self._writing = asyncio.get_running_loop().create_task(self._write_soon())
+
+    async def flush(self) -> None:
+        """Write the pending entries now (and wait for a write under way)."""
+        writing = self._writing
+        if writing is not None:
+            self._write_now.set()
+            await writing
+        await self._write_pending()
+
+    async def _write_soon(self) -> None:
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._write_now.wait(), WRITE_WINDOW_S)
+                self._write_now.clear()
+                await self._write_pending()
+                if not self._pending:
+                    return
+        finally:
+            self._writing = None
+
+    async def _write_pending(self) -> None:
+        entries, self._pending = list(self._pending.values()), {}
+        if not entries or not self.available:
+            return
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(_upsert_entry(conn.dialect.name), values)
+                await conn.execute(_upsert_entry(conn.dialect.name), entries)
         except Exception as exc:
             self._failed(exc)
 
     async def purge_expired(self) -> int:
         """Delete expired entries; returns how many went."""
         from sqlalchemy import delete
+
+        await self.flush()
 
         from salesctl.db.models import CacheEntry
 
@@ -355,6 +395,7 @@ class DatabaseCache:
         return int(result.rowcount or 0)
 
     async def aclose(self) -> None:
+        await self.flush()
         reader, self._reader = self._reader, None
         if reader is not None:
             await reader.aclose()

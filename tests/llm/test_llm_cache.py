@@ -138,6 +138,34 @@ async def test_database_cache_hit_miss_expiry_and_overwrite(engine) -> None:  # 
         await cache.aclose()
 
 
+async def test_database_cache_gathers_stores_into_one_write(engine) -> None:  # type: ignore[no-untyped-def]
+    """Stores wait for the write window (answering this cache's lookups meanwhile), then land
+    together; aclose() writes what is still pending."""
+    from salesctl.llm.cache import WRITE_WINDOW_S
+
+    writer, other = DatabaseCache(engine), DatabaseCache(engine)
+    keys = [cache_key("claude", replace(REQUEST, max_tokens=n)) for n in range(1, 6)]
+    try:
+        for key in keys:
+            await writer.set(key, ANSWER, 3600)
+        assert await writer.get(keys[0]) == ANSWER  # pending, answered from memory
+        assert await other.get(keys[0]) is None  # not in the database yet
+        for _ in range(200):  # the window passes: written without a flush
+            await asyncio.sleep(WRITE_WINDOW_S)
+            if await other.get(keys[-1]) is not None:
+                break
+        assert [await other.get(key) for key in keys] == [ANSWER] * 5
+
+        last = cache_key("openai", REQUEST)
+        await writer.set(last, ANSWER, 3600)
+    finally:
+        await writer.aclose()  # writes the pending store
+    try:
+        assert await other.get(last) == ANSWER
+    finally:
+        await other.aclose()
+
+
 async def test_database_cache_failure_is_a_miss(tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
     from salesctl.db.session import create_engine
 
@@ -185,6 +213,7 @@ async def test_database_cache_survives_its_connection_being_terminated(
     try:
         key = cache_key("claude", REQUEST)
         await cache.set(key, ANSWER, 3600)
+        await cache.flush()  # written, so the lookup below goes to the database
         assert await cache.get(key) == ANSWER  # the held connection is open now
         url = make_url(db_env)
         admin = await asyncpg.connect(
