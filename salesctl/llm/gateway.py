@@ -399,16 +399,9 @@ class CostOptimizedLLMProvider:
                 hit = await self._cache_lookup(call, provider_id, model, key)
                 if hit is not None:
                     return hit, None
-            hold = None
-            if self.budget is not None:
-                try:
-                    hold = await self._reserve(call, provider_id, model, request)
-                except BudgetExceeded as refusal:
-                    cheaper = self._stepped_down(call, refusal, f"{provider_id}:{model}")
-                    if cheaper is None:
-                        self._track_refusal(call, provider_id, model, refusal)
-                        raise
-                    return await self._complete(cheaper)
+            hold, cheaper = await self._admit(call, provider_id, model, request)
+            if cheaper is not None:
+                return await self._complete(cheaper)
             request_id = str(uuid.uuid4())
             started = datetime.now(UTC)
             clock = time.perf_counter()
@@ -493,18 +486,11 @@ class CostOptimizedLLMProvider:
                     if hit.text:
                         yield hit.text
                     return
-            hold = None
-            if self.budget is not None:
-                try:
-                    hold = await self._reserve(call, provider_id, model, request)
-                except BudgetExceeded as refusal:
-                    cheaper = self._stepped_down(call, refusal, f"{provider_id}:{model}")
-                    if cheaper is None:
-                        self._track_refusal(call, provider_id, model, refusal)
-                        raise
-                    async for chunk in self._stream(cheaper, sink):
-                        yield chunk
-                    return
+            hold, cheaper = await self._admit(call, provider_id, model, request)
+            if cheaper is not None:
+                async for chunk in self._stream(cheaper, sink):
+                    yield chunk
+                return
             request_id = str(uuid.uuid4())
             started = datetime.now(UTC)
             clock = time.perf_counter()
@@ -580,19 +566,25 @@ class CostOptimizedLLMProvider:
 
     # --- hard budget limits -----------------------------------------------------------------
 
-    async def _reserve(
+    async def _admit(
         self, call: _Call, provider_id: str, model: str, request: ProviderRequest
-    ) -> Reservation | None:
-        """Hold the call's maximum cost against the hard limits (raises BudgetExceeded)."""
+    ) -> tuple[Reservation | None, _Call | None]:
+        """Hold the call's maximum cost against the hard limits. Over a limit: the same call
+        on a cheaper router tier to make instead, else BudgetExceeded (tracked as refused)."""
+        if self.budget is None or not self.budget.limits_for(call.config.agent_type):
+            return None, None
         from salesctl.llm.budget import max_cost
 
-        assert self.budget is not None
-        if not self.budget.limits_for(call.config.agent_type):
-            return None
+        target = f"{provider_id}:{model}"
         most = max_cost(self.prices, provider_id, model, request, datetime.now(UTC))
-        return await self.budget.reserve(
-            call.config.agent_type, most, target=f"{provider_id}:{model}"
-        )
+        try:
+            return await self.budget.reserve(call.config.agent_type, most, target=target), None
+        except BudgetExceeded as refusal:
+            cheaper = self._stepped_down(call, refusal, target)
+            if cheaper is None:
+                self._track_refusal(call, provider_id, model, refusal)
+                raise
+            return None, cheaper
 
     def _settle(self, hold: Reservation, record: TrackingRecord) -> None:
         assert self.budget is not None
