@@ -207,7 +207,10 @@ def root(
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and an exit code."""
+    from salesctl.cli._gc import defer_collections
     from salesctl.errors import SalesctlError
+
+    defer_collections()
 
     try:
         app(prog_name="salesctl")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from salesctl.cli import _state
+from salesctl.cli._gc import start_collecting
 from salesctl.errors import SalesctlError
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ async def open_runtime(
         raise
     if check_schema and replay_spool:
         await _replay_spool(engine, settings)
+    start_collecting()
     return Runtime(
         settings=settings, engine=engine, sessions=session_factory(engine, immediate=True)
     )

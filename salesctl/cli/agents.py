@@ -8,8 +8,6 @@ model, estimate or run) and one code path: build the agent, run it through
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +17,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
+from salesctl.cli._gc import fewer_collections
 from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
@@ -355,7 +354,7 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
             **inputs,
         )
         stop = StopSignal()
-        with stop_on_signals(stop), _fewer_cycle_collections():
+        with stop_on_signals(stop), fewer_collections():
             try:
                 return await run_agent(
                     agent, selection, options=run_options, on_event=progress, stop=stop
@@ -365,25 +364,6 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
 
     summary = _runtime.run(go)
     _show_run(summary, single=single, json_output=options.json_output)
-
-
-@contextmanager
-def _fewer_cycle_collections() -> Iterator[None]:
-    """A bulk run allocates thousands of objects per lead, nearly all freed by reference
-    counting as soon as the lead is done. With the cycle collector's defaults (a pass every
-    700 allocations, full passes over everything imported) it spent 1–2 ms of CPU per lead
-    here, a fifth of what the run may spend. During the run, what is loaded already is left
-    out of collections (frozen) and collections run a tenth as often."""
-    import gc
-
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(10_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 async def _estimate(

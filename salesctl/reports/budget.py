@@ -360,7 +360,7 @@ def alerts_for(check: BudgetCheck) -> list[Alert]:
 
 async def claim_alerts(engine: AsyncEngine, alerts: Sequence[Alert]) -> list[Alert]:
     """Record the crossings; returns the ones no earlier run recorded (to notify now)."""
-    from salesctl.db.models import BudgetAlert
+    from salesctl.db.models.analytics import BudgetAlert
 
     if not alerts:
         return []
@@ -393,7 +393,7 @@ async def release_alerts(engine: AsyncEngine, alerts: Sequence[Alert]) -> None:
     """Forget claimed crossings whose notification failed, so the next run retries."""
     from sqlalchemy import and_, delete, or_
 
-    from salesctl.db.models import BudgetAlert
+    from salesctl.db.models.analytics import BudgetAlert
 
     if not alerts:
         return

@@ -470,7 +470,7 @@ async def _sum_top_leads(
     """Sum every lead active in the window, then rank them (any filters, any `top`)."""
     from sqlalchemy import func, select
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     facts = union_query(
         _dialect(session),
@@ -549,8 +549,8 @@ async def _walk_top_leads(
 
     from sqlalchemy import and_, func, literal_column, or_, select
 
-    from salesctl.db.models import Lead
     from salesctl.db.models.analytics import LeadTotal
+    from salesctl.db.models.crm import Lead
     from salesctl.reports.filters import hours_since_epoch
 
     assert plan.since is not None
@@ -713,8 +713,8 @@ async def _unfolded_leads(
     """Leads with calls in the window that are not folded yet (above the watermark, in a gap)."""
     from sqlalchemy import and_, func, select, union_all
 
-    from salesctl.db.models import AICostTracking
     from salesctl.db.models.analytics import RollupGap, RollupState
+    from salesctl.db.models.tracking import AICostTracking
     from salesctl.reports.rollups import STATE_NAME, _filter_conditions, _in_window, _Unindexed
 
     t = AICostTracking.__table__
@@ -823,7 +823,7 @@ async def _percentiles(
     """p50/p95 of latency and cost per agent, nearest rank, from the detail rows."""
     from sqlalchemy import func, literal_column, or_, select
 
-    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.tracking import AICostTracking
     from salesctl.reports.rollups import _filter_conditions, _in_window
 
     t = AICostTracking.__table__

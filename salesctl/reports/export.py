@@ -21,7 +21,7 @@ FETCH_ROWS = 2_000
 
 
 def export_columns(with_text: bool) -> list[str]:
-    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.tracking import AICostTracking
 
     names = [c.name for c in AICostTracking.__table__.columns]
     return [n for n in names if with_text or n not in TEXT_COLUMNS]
@@ -33,7 +33,7 @@ async def stream_calls(
     """The matching detail rows in id order, fetched `FETCH_ROWS` at a time."""
     from sqlalchemy import select
 
-    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.tracking import AICostTracking
     from salesctl.reports.filters import verify_agents
     from salesctl.reports.rollups import _filter_conditions, _in_window
 

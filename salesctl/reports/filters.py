@@ -298,8 +298,8 @@ async def tracked_agent_types(db: AsyncSession | AsyncConnection, names: list[st
     """Which of `names` have tracked calls (detail rows, or rollups of pruned ones)."""
     from sqlalchemy import exists, or_, select
 
-    from salesctl.db.models import AICostTracking
     from salesctl.db.models.analytics import DailyCost
+    from salesctl.db.models.tracking import AICostTracking
 
     t, daily = AICostTracking.__table__, DailyCost.__table__
     checks = [
@@ -317,8 +317,8 @@ async def all_tracked_agent_types(db: AsyncSession | AsyncConnection) -> list[st
     """Every agent type in the rollups and the rows not folded yet (for suggestions)."""
     from sqlalchemy import func, select, union
 
-    from salesctl.db.models import AICostTracking
     from salesctl.db.models.analytics import DailyCost, RollupState
+    from salesctl.db.models.tracking import AICostTracking
 
     t, daily, state = AICostTracking.__table__, DailyCost.__table__, RollupState.__table__
     watermark = func.coalesce(select(func.max(state.c.folded_through_id)).scalar_subquery(), 0)

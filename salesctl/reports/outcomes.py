@@ -106,7 +106,7 @@ async def _outcome_counts(
     """Outcome counts per month bucket."""
     from sqlalchemy import and_, case, func, or_, select
 
-    from salesctl.db.models import Deal, Lead
+    from salesctl.db.models.crm import Deal, Lead
 
     counts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     leads = Lead.__table__

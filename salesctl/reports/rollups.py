@@ -181,7 +181,8 @@ class Rollup:
 
     @property
     def table(self) -> Table:
-        from salesctl.db.models import Base
+        from salesctl.db.base import Base
+        from salesctl.db.models import analytics  # noqa: F401  (defines the rollup tables)
 
         return Base.metadata.tables[self.table_name]
 
@@ -259,7 +260,7 @@ def can_serve(
 
 
 def _tracking() -> Table:
-    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.tracking import AICostTracking
 
     return AICostTracking.__table__  # type: ignore[return-value]
 

@@ -312,7 +312,7 @@ async def insert_calls(engine: AsyncEngine, rows: Sequence[dict[str, Any]]) -> N
     """Insert tracking rows as given (one transaction, executemany)."""
     from sqlalchemy import insert
 
-    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.tracking import AICostTracking
 
     if rows:
         async with engine.begin() as conn:
@@ -323,7 +323,7 @@ async def insert_leads(engine: AsyncEngine, names: Sequence[str], **values: Any)
     """Insert leads by company name; returns their ids in order."""
     from sqlalchemy import insert
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     now = datetime.now(UTC)
     rows = [{"company_name": n, "created_at": now, "updated_at": now, **values} for n in names]
