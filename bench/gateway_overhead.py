@@ -25,6 +25,11 @@ gateway's own cost with no SDK or HTTP at all.
 
     .venv/bin/python -m bench.gateway_overhead [--quick] [--calls 2000]
     .venv/bin/python -m bench.gateway_overhead --database postgresql
+    .venv/bin/python -m bench.gateway_overhead --inserts    # the tracking insert alone
+
+`--inserts` times only the tracking writer's insert: the loop thread's CPU for one
+`insert_rows()` of 1, 8, 64 and 500 rows (information, no target), which the per-call figures
+spread too thin to show.
 """
 
 from __future__ import annotations
@@ -67,6 +72,9 @@ PROMPT = (
     "(hot/warm/cold) and one sentence of reasoning."
 )
 POSTGRES_DATABASE = "salesctl_bench_overhead"
+INSERT_BATCH_SIZES = (1, 8, 64, 500)
+INSERT_ROUNDS = 40
+"""Inserts per batch size with `--inserts`."""
 
 _in_http: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
     "in_http", default=None
@@ -311,9 +319,100 @@ async def measure_database(
     return measurements
 
 
+def tracking_row() -> dict[str, Any]:
+    """A row like the gateway's for this benchmark's call (prompt, routing, exact costs)."""
+    import uuid
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from salesctl.llm.tracking import TrackingRecord
+
+    return TrackingRecord(
+        request_id=uuid.uuid4().hex,
+        timestamp=datetime.now(UTC),
+        agent_type="qualification",
+        provider="openai",
+        model=MODEL,
+        agent_mode="passthrough",
+        prompt_text=PROMPT,
+        prompt_tokens=96,
+        prompt_complexity="simple",
+        routing={"tier": "simple", "signals": {"words": 52}},
+        completion_text="Score: 82 (hot). Strong ICP fit: budget approved, evaluating now.",
+        completion_tokens=18,
+        cost_usd=Decimal("0.0000252"),
+        saved_usd=Decimal("0.0000148"),
+        price_source="genai-prices",
+        latency_ms=3,
+        simulated=True,
+    ).to_row()
+
+
+async def measure_inserts(label: str, url: str, rounds: int) -> list[Measurement]:
+    """Loop-thread CPU of one `insert_rows()` per batch size, as the writer calls it."""
+    from salesctl.llm.tracking import insert_rows
+
+    engine = await migrated_engine(url)
+    measurements: list[Measurement] = []
+    try:
+        await insert_rows(engine, [tracking_row()], count=False)  # connect, prepare
+        for size in INSERT_BATCH_SIZES:
+            cpu: list[float] = []
+            for _ in range(rounds):
+                rows = [tracking_row() for _ in range(size)]
+                started = time.thread_time()
+                await insert_rows(engine, rows, count=False)
+                cpu.append(time.thread_time() - started)
+            rows_word = "rows" if size > 1 else "row"
+            measurements.append(
+                Measurement(
+                    bench="overhead",
+                    name=f"tracking insert of {size} {rows_word}, {label} (loop CPU, p50)",
+                    value=_ms(cpu, 50),
+                    unit="ms",
+                    target=None,
+                    baseline=(
+                        f"p99 {_ms(cpu, 99):.2f} ms; {_ms(cpu, 50) * 1000 / size:.1f} µs a row; "
+                        f"{rounds} inserts"
+                    ),
+                )
+            )
+    finally:
+        await engine.dispose()
+    return measurements
+
+
+def run_inserts(*, quick: bool, database: str | None) -> list[Measurement]:
+    rounds = 5 if quick else INSERT_ROUNDS
+    progress(f"overhead (inserts): {load_average()}")
+    measurements: list[Measurement] = []
+    if database in (None, "sqlite"):
+        url = f"sqlite+aiosqlite:///{scratch_dir('overhead-db') / 'inserts.db'}"
+        measurements += asyncio.run(measure_inserts("SQLite", url, rounds))
+    if database in (None, "postgresql"):
+        problem = postgres_available()
+        if problem is not None:
+            measurements.append(
+                Measurement("overhead", "PostgreSQL", None, "ms", None, error=problem)
+            )
+        else:
+            url = recreate_postgres(POSTGRES_DATABASE)
+            try:
+                measurements += asyncio.run(measure_inserts("PostgreSQL", url, rounds))
+            finally:
+                drop_postgres(POSTGRES_DATABASE)
+    return measurements
+
+
 def run(
-    *, quick: bool = False, calls: int | None = None, database: str | None = None
+    *,
+    quick: bool = False,
+    calls: int | None = None,
+    database: str | None = None,
+    inserts: bool = False,
 ) -> list[Measurement]:
+    if inserts:
+        return run_inserts(quick=quick, database=database)
     calls = calls or (256 if quick else 2000)
     warmup = 32 if quick else 200
     os.environ.setdefault("SALESCTL_CONFIG", str(scratch_dir("overhead-config") / "none.toml"))
@@ -343,6 +442,9 @@ def run(
 def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calls", type=int, help="calls per client and mode (default 2,000)")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], help="only this one")
+    parser.add_argument(
+        "--inserts", action="store_true", help="time only the tracking insert, per batch size"
+    )
 
 
 if __name__ == "__main__":

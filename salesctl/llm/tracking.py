@@ -17,11 +17,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -40,6 +40,7 @@ from salesctl.llm.spool import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = logging.getLogger("salesctl.tracking")
@@ -135,35 +136,118 @@ RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TrackingRecord))
 # --- inserting ------------------------------------------------------------------------------
 
 
-@cache
-def _insert_statement(dialect: str, *, returning: bool) -> Any:
-    """The batch insert, built once per dialect (building it costs more than a small batch)."""
+_POSTGRES_ARRAY_TYPES: dict[str, str] = {
+    "request_id": "text",
+    "timestamp": "timestamptz",
+    "lead_id": "int4",
+    "prompt_tokens": "int4",
+    "routing": "text",
+    "completion_tokens": "int4",
+    "cache_read_tokens": "int4",
+    "cache_write_tokens": "int4",
+    "cost_usd": "numeric",
+    "saved_usd": "numeric",
+    "unpriced": "bool",
+    "latency_ms": "int4",
+    "cache_hit": "bool",
+    "attempts": "int4",
+    "simulated": "bool",
+}
+"""Element types of the column arrays on PostgreSQL (the rest are text); `routing` travels as
+JSON text and is cast to `json` in the statement."""
+
+
+@dataclass(frozen=True, slots=True)
+class _InsertPlan:
+    """One fixed statement per dialect and the column types' bind processors, so a batch of
+    any size is the same prepared statement and rows are converted in plain Python."""
+
+    sql: str
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+    """(column position, processor) for the columns whose values need converting."""
+    by_column: bool
+    """PostgreSQL: one array per column (`unnest`); SQLite: one tuple per row (executemany)."""
+
+    def parameters(self, rows: list[dict[str, Any]]) -> Any:
+        columns = [[row[name] for row in rows] for name in RECORD_FIELDS]
+        for position, process in self.processors:
+            columns[position] = list(map(process, columns[position]))  # None too, as SA does
+        if self.by_column:
+            return tuple(columns)
+        return list(zip(*columns, strict=True))
+
+
+_plans: dict[tuple[str, str], _InsertPlan] = {}
+
+
+def _insert_plan(dialect: Dialect) -> _InsertPlan:
+    """The batch insert for `dialect`'s kind, built once (building it costs more than a
+    small batch); salesctl's engines all use the default JSON serializer."""
+    key = (dialect.name, dialect.driver)
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _plans[key] = _build_insert_plan(dialect)
+    return plan
+
+
+def _build_insert_plan(dialect: Dialect) -> _InsertPlan:
+    """The batch insert for `dialect`.
+
+    PostgreSQL gets `INSERT … SELECT … FROM unnest($1::text[], …)`: one statement whatever
+    the batch size, so asyncpg prepares it once per connection and the server runs it once per
+    batch, instead of once per row (executemany) or a new text per size (multi-VALUES).
+    """
     from sqlalchemy import Table
-    from sqlalchemy.dialects import postgresql, sqlite
 
     from salesctl.db.models import AICostTracking
 
     table = AICostTracking.__table__
     assert isinstance(table, Table)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement: Any = insert(table).on_conflict_do_nothing(index_elements=["request_id"])
-    return statement.returning(table.c.request_id) if returning else statement
+    columns = ", ".join(f'"{name}"' for name in RECORD_FIELDS)
+    processors = []
+    for position, name in enumerate(RECORD_FIELDS):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((position, process))
+    conflict = "ON CONFLICT (request_id) DO NOTHING"
+    if dialect.name == "postgresql":
+        arrays = ", ".join(
+            f"${n}::{_POSTGRES_ARRAY_TYPES.get(name, 'text')}[]"
+            for n, name in enumerate(RECORD_FIELDS, start=1)
+        )
+        selected = ", ".join(
+            f'"{name}"::json' if name == "routing" else f'"{name}"' for name in RECORD_FIELDS
+        )
+        sql = (
+            f"INSERT INTO ai_cost_tracking ({columns}) SELECT {selected} "
+            f"FROM unnest({arrays}) AS batch({columns}) {conflict}"
+        )
+        return _InsertPlan(sql, tuple(processors), by_column=True)
+    marks = ", ".join("?" for _ in RECORD_FIELDS)
+    sql = f"INSERT INTO ai_cost_tracking ({columns}) VALUES ({marks}) {conflict}"
+    return _InsertPlan(sql, tuple(processors), by_column=False)
 
 
 async def _insert_batch(
     conn: AsyncConnection, rows: list[dict[str, Any]], *, count: bool = True
 ) -> int:
-    """Insert `rows`; with `count`, returns how many went in (RETURNING), else 0."""
-    statement = _insert_statement(conn.dialect.name, returning=count)
-    result = await conn.execute(statement, rows)
-    return len(result.all()) if count else 0
+    """Insert `rows` (`TrackingRecord.to_row()` dicts) as one statement; with `count`,
+    returns how many went in, else 0.
+
+    Through `exec_driver_sql`, so driver errors still arrive as SQLAlchemy's exception types.
+    The count is the statement's row count (PostgreSQL's `INSERT 0 n`, the sum of SQLite's
+    changes over the executemany): rows skipped by ON CONFLICT are not in it.
+    """
+    plan = _insert_plan(conn.dialect)
+    result = await conn.exec_driver_sql(plan.sql, plan.parameters(rows))
+    return result.rowcount if count else 0
 
 
 async def insert_rows(
     engine: AsyncEngine, rows: list[dict[str, Any]], *, count: bool = True
 ) -> int:
     """Insert tracking rows, skipping request ids already present; returns how many went in
-    (0 without `count`, which spares the RETURNING the background writer has no use for).
+    (0 without `count`).
 
     A batch that violates a constraint is retried row by row; a row whose lead no longer
     exists (or never did) is kept with `lead_id` cleared rather than lost.
@@ -173,6 +257,10 @@ async def insert_rows(
     if not rows:
         return 0
     try:
+        if engine.dialect.name == "postgresql":
+            # One statement is atomic by itself: no BEGIN and COMMIT round trips.
+            async with _autocommit(engine).connect() as conn:
+                return await _insert_batch(conn, rows, count=count)
         async with engine.begin() as conn:
             return await _insert_batch(conn, rows, count=count)
     except IntegrityError:
@@ -193,6 +281,21 @@ async def insert_rows(
             async with engine.begin() as conn:
                 inserted += await _insert_batch(conn, [{**row, "lead_id": None}], count=count)
     return inserted
+
+
+_autocommit_engines: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` in autocommit mode (same pool), made once per engine."""
+    derived = _autocommit_engines.get(engine)
+    if derived is None:
+        derived = _autocommit_engines[engine] = engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return derived
 
 
 def _is_foreign_key_error(exc: BaseException) -> bool:

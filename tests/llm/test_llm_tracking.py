@@ -203,3 +203,76 @@ async def test_records_arriving_one_at_a_time_are_inserted_together(engine, tmp_
         assert writer.stats.batches == 2
     await writer.aclose()
     assert len(await rows(engine)) == 8
+
+
+async def test_every_column_goes_in_exactly_and_each_row_once(engine) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta, timezone
+
+    from salesctl.llm.tracking import insert_rows
+
+    full = record(
+        timestamp=datetime(2026, 11, 2, 7, 30, 0, 654321, tzinfo=timezone(timedelta(hours=-5))),
+        session_id="s-1",
+        user_id="rep_001",
+        prompt_text="Qualify Zürich GmbH — “quoted”, 'single', \\ backslash",
+        prompt_complexity="simple",
+        routing={"tier": "simple", "signals": {"words": 5, "ratio": 0.25}, "list": [1, None]},
+        completion_text="Score: 82 ✓",
+        cache_read_tokens=7,
+        cache_write_tokens=3,
+        cost_usd=Decimal("123456789.0123456789"),
+        saved_usd=Decimal("0.0000000001"),
+        unpriced=True,
+        cache_hit=True,
+        status="error",
+        error_type="RateLimitError",
+        attempts=3,
+        simulated=True,
+    )
+    bare = record(agent_mode=None, routing=None, cost_usd=None, latency_ms=None)
+    assert await insert_rows(engine, [full.to_row(), bare.to_row()]) == 2
+    again = record()
+    # Already present rows are skipped, new ones in the same batch still go in.
+    assert await insert_rows(engine, [bare.to_row(), again.to_row(), full.to_row()]) == 1
+
+    stored = {r.request_id: r for r in await rows(engine)}
+    assert len(stored) == 3
+    got = stored[full.request_id]
+    for name in (
+        "agent_type", "agent_mode", "provider", "model", "lead_id", "session_id", "user_id",
+        "prompt_text", "prompt_tokens", "prompt_complexity", "routing", "completion_text",
+        "completion_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
+        "saved_usd", "price_source", "unpriced", "latency_ms", "cache_hit", "status",
+        "error_type", "attempts", "simulated",
+    ):  # fmt: skip
+        assert getattr(got, name) == getattr(full, name), name
+    assert got.timestamp == full.timestamp
+    assert got.timestamp.utcoffset() == timedelta(0)
+    empty = stored[bare.request_id]
+    assert (empty.agent_mode, empty.routing, empty.cost_usd, empty.latency_ms) == (None,) * 4
+
+
+async def test_batches_of_any_size_are_one_fixed_statement(engine) -> None:  # type: ignore[no-untyped-def]
+    """One SQL text whatever the batch size, so the driver prepares it once per connection;
+    on PostgreSQL each batch is also a single execution (arrays, not a row per execute)."""
+    from sqlalchemy import event
+
+    from salesctl.llm.tracking import insert_rows
+
+    seen: list[tuple[str, bool]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "ai_cost_tracking" in statement:
+            seen.append((statement, executemany))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        for size in (1, 3, 7, 2):
+            await insert_rows(engine, [record().to_row() for _ in range(size)], count=False)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert len(seen) == 4
+    assert len({statement for statement, _ in seen}) == 1
+    if engine.dialect.name == "postgresql":
+        assert not any(executemany for _, executemany in seen)
+    assert len(await rows(engine)) == 13
