@@ -64,7 +64,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 
 USD = ExactDecimal(20, 10)
-"""Costs: ten decimal places (a single token can cost $0.000000075), up to $10 billion."""
+"""Costs: ten decimal places (a single token can cost $0.000000075). NUMERIC(20,10) holds up to
+$10 billion on PostgreSQL; SQLite's 64-bit integer of 1e-10 units caps one value (and a SUM)
+at about $922 million, far above any plausible spend."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
