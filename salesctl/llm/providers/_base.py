@@ -88,13 +88,15 @@ def parse_arguments(raw: str | Mapping[str, Any] | None, tool: str) -> dict[str,
 
 
 def decimal_or_none(value: Any) -> Decimal | None:
-    """A reported money figure as an exact Decimal (via str, so 0.1 stays 0.1)."""
+    """A reported money figure as an exact Decimal (via str, so 0.1 stays 0.1); None when it
+    is not a finite, non-negative amount (the call is then priced from the price table)."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
+    return amount if amount.is_finite() and amount >= 0 else None
 
 
 def as_json(model: Any) -> dict[str, Any] | None:

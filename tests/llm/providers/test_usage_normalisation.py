@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import email.utils
 import time
+from decimal import Decimal
 
 import pytest
 
 from salesctl.llm.providers import _retry
+from salesctl.llm.providers._base import decimal_or_none
 from salesctl.llm.providers._errors import failure_for_status, retry_after_seconds, scrub
 from salesctl.llm.providers.anthropic import anthropic_usage
 from salesctl.llm.providers.gemini import gemini_usage
@@ -162,3 +164,25 @@ def test_scrub_masks_keys_and_keeps_one_short_line() -> None:
     assert "\n" not in cleaned
     assert len(cleaned) <= 200
     assert scrub("token mysecretvalue leaked", secret="mysecretvalue") == "token *** leaked"
+
+
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [
+        (0.000123, Decimal("0.000123")),
+        ("0.1", Decimal("0.1")),
+        (0, Decimal(0)),
+        (-0.5, None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("a lot", None),
+        (True, None),
+        (None, None),
+    ],
+)
+def test_a_reported_cost_counts_only_when_it_is_a_real_amount(
+    reported: object, expected: Decimal | None
+) -> None:
+    """OpenRouter reports each call's cost; a negative or non-finite figure is not a price,
+    so the call falls back to the price table."""
+    assert decimal_or_none(reported) == expected
