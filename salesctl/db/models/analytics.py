@@ -94,56 +94,43 @@ class RollupGap(Base):
     found_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class HourlyCost(Base):
+class _CostBreakdown:
+    """What the hourly and daily rollups share: their dimensions (after the time key) and sums."""
+
+    agent_type: Mapped[str] = mapped_column(String(50), primary_key=True)
+    agent_mode: Mapped[str] = mapped_column(String(20), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
+    model: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    cache_hit: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    saved_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_ms_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+    latency_count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HourlyCost(_CostBreakdown, Base):
     """Calls per UTC hour x agent x mode x provider x model x status x cache hit."""
 
     __tablename__ = "ai_cost_hourly"
 
-    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    agent_type: Mapped[str] = mapped_column(String(50), primary_key=True)
-    agent_mode: Mapped[str] = mapped_column(String(20), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
-    model: Mapped[str] = mapped_column(String(100), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), primary_key=True)
-    cache_hit: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-
-    requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
-    saved_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    latency_ms_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    latency_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, sort_order=-1)
 
 
-class DailyCost(Base):
+class DailyCost(_CostBreakdown, Base):
     """Calls per UTC day x agent x mode x provider x model x status x cache hit."""
 
     __tablename__ = "ai_cost_daily"
 
-    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    agent_type: Mapped[str] = mapped_column(String(50), primary_key=True)
-    agent_mode: Mapped[str] = mapped_column(String(20), primary_key=True)
-    provider: Mapped[str] = mapped_column(String(50), primary_key=True)
-    model: Mapped[str] = mapped_column(String(100), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), primary_key=True)
-    cache_hit: Mapped[bool] = mapped_column(Boolean, primary_key=True)
-
-    requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
-    cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
-    saved_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_read_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    cache_write_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
-    latency_ms_sum: Mapped[int] = mapped_column(BigInteger, default=0)
-    latency_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, sort_order=-1)
 
 
 class HourlyTotal(Base):
