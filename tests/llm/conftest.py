@@ -1,16 +1,21 @@
-"""Gateway test helpers: a scripted in-memory Provider (the narrow seam below the gateway).
-
-End-to-end tests use the real SDK adapters against the provider simulator instead.
+"""Gateway test helpers: a scripted in-memory Provider (the narrow seam below the gateway),
+and the provider simulator that end-to-end tests point the real SDK adapters at.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 
+from salesctl.config import API_KEY_ENV
+from salesctl.llm.simulator import Simulator
+from salesctl.llm.simulator.server import DEFAULT_QUIRKS
 from salesctl.llm.types import ProviderRequest, ProviderResponse, StreamEvent, TextDelta, Usage
+
+SIM_KEY = "test-key-0123456789"
+"""The dummy API key every provider gets in tests that talk to the simulator."""
 
 Step = ProviderResponse | BaseException | list[StreamEvent | BaseException]
 
@@ -68,6 +73,38 @@ def answer(
         model=model,
         **extra,
     )
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Simulator]:
+    """One provider simulator per test module, on its own loopback port."""
+    with Simulator() as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
+    """The simulator, reset (faults, scripts, ledger, quirks), with every provider's base URL
+    and a dummy key in the environment."""
+    simulator.reset()
+    simulator.quirks.clear()
+    simulator.quirks.update(DEFAULT_QUIRKS)
+    for name, value in simulator.env().items():
+        monkeypatch.setenv(name, value)
+    for env_var in API_KEY_ENV.values():
+        monkeypatch.setenv(env_var, SIM_KEY)
+    return simulator
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries go again at once (the waits are the adapters' tests' concern)."""
+    from salesctl.llm.providers import _retry
+
+    async def no_wait(_seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(_retry, "_sleep", no_wait)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ real SQLite and PostgreSQL. Refused calls never reach the simulator (its ledger 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from salesctl.config import API_KEY_ENV, ProviderOptions, Settings
+from salesctl.config import ProviderOptions, Settings
 from salesctl.db.models import AICostTracking, Lead
 from salesctl.errors import BudgetExceeded
 from salesctl.llm.budget import max_cost
@@ -30,22 +29,6 @@ QUALIFY = LLMConfig(
 ROUTED = LLMConfig(agent_type="sr_bdr", session_id="s1", mode="smart_router")
 COMPLEX_PROMPT = "Analyze this deal's blockers and recommend a negotiation strategy"
 SONNET, HAIKU = "claude-sonnet-4-5", "claude-3-haiku-20240307"
-
-
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
-    simulator.reset()
-    for name, value in simulator.env().items():
-        monkeypatch.setenv(name, value)
-    for env_var in API_KEY_ENV.values():
-        monkeypatch.setenv(env_var, "test-key-0123456789")
-    return simulator
 
 
 def make_gateway(engine: Any, **budget: Any) -> CostOptimizedLLMProvider:

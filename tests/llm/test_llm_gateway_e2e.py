@@ -6,7 +6,6 @@ tokens as reported, the model served, attempts, and cost equal to genai-prices' 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from salesctl.config import API_KEY_ENV, ProviderOptions, Settings
+from salesctl.config import ProviderOptions, Settings
 from salesctl.db.models import AICostTracking
 from salesctl.errors import ProviderError
 from salesctl.llm.gateway import CostOptimizedLLMProvider
@@ -32,27 +31,7 @@ SR_BDR = LLMConfig(agent_type="sr_bdr", session_id="s1", mode="smart_router")
 LONG_SYSTEM = "You are the qualification agent for an ICP of SaaS companies. " * 120
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
-    from salesctl.llm.providers import _retry
-
-    simulator.reset()
-    for name, value in simulator.env().items():
-        monkeypatch.setenv(name, value)
-    for env_var in API_KEY_ENV.values():
-        monkeypatch.setenv(env_var, "test-key-0123456789")
-
-    async def no_wait(_seconds: float) -> None:
-        return None
-
-    monkeypatch.setattr(_retry, "_sleep", no_wait)  # backoff is the adapters' concern
-    return simulator
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def make_gateway(engine: Any) -> CostOptimizedLLMProvider:

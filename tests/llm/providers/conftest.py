@@ -7,41 +7,21 @@ tens of milliseconds, mostly TLS setup), so the module's tests share one event l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from provider_cases import MAX_RETRIES, MODELS, TEST_KEY, TIMEOUT_S
 
-from salesctl.config import API_KEY_ENV, ProviderOptions, Settings
+from salesctl.config import ProviderOptions, Settings
 from salesctl.llm.simulator import Simulator
-from salesctl.llm.simulator.server import DEFAULT_QUIRKS
 from salesctl.llm.types import Provider
 
 
 def _test_options() -> dict[str, ProviderOptions]:
     options = ProviderOptions(timeout_s=TIMEOUT_S, max_retries=MAX_RETRIES)
     return {name: options for name in MODELS}
-
-
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
-
-
-@pytest.fixture
-def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
-    """The simulator, reset, with every provider's base URL and a dummy key in the env."""
-    simulator.reset()
-    simulator.quirks.clear()
-    simulator.quirks.update(DEFAULT_QUIRKS)
-    for name, value in simulator.env().items():
-        monkeypatch.setenv(name, value)
-    for env_var in API_KEY_ENV.values():
-        monkeypatch.setenv(env_var, TEST_KEY)
-    return simulator
 
 
 @pytest.fixture
