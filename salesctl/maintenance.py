@@ -187,7 +187,7 @@ async def redact_existing(
 
 
 async def _redact_tracking(engine: AsyncEngine, mode: RedactMode) -> int:
-    from sqlalchemy import bindparam, or_, select, update
+    from sqlalchemy import or_, update
 
     from salesctl.db.models import AICostTracking as T
 
@@ -200,78 +200,71 @@ async def _redact_tracking(engine: AsyncEngine, mode: RedactMode) -> int:
         return int(result.rowcount or 0)
 
     policy = text_policy(mode)
-    changed = 0
-    after = 0
-    table = T.__table__
-    statement = (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values(prompt_text=bindparam("new_prompt"), completion_text=bindparam("new_completion"))
+    return await _rewrite_rows(
+        engine,
+        T.__table__,
+        ("prompt_text", "completion_text"),
+        lambda prompt, completion: (policy(prompt), policy(completion)),
+        where=has_text,
     )
-    while True:
-        async with engine.begin() as conn:
-            batch = (
-                await conn.execute(
-                    select(T.id, T.prompt_text, T.completion_text)
-                    .where(has_text, T.id > after)
-                    .order_by(T.id)
-                    .limit(REDACT_BATCH)
-                )
-            ).all()
-            if not batch:
-                return changed
-            after = batch[-1].id
-            updates = []
-            for row in batch:
-                prompt, completion = policy(row.prompt_text), policy(row.completion_text)
-                if (prompt, completion) != (row.prompt_text, row.completion_text):
-                    updates.append(
-                        {"row_id": row.id, "new_prompt": prompt, "new_completion": completion}
-                    )
-            if updates:
-                await conn.execute(statement, updates)
-            changed += len(updates)
 
 
 async def _redact_chat(engine: AsyncEngine, mode: RedactMode) -> int:
     """Chat messages as `mode` would have stored them; under `none` their turns can no
     longer be replayed when the session is resumed (the session says so)."""
-    from sqlalchemy import bindparam, select, update
-
     from salesctl.agents.chat.sessions import stored_tool_calls
-    from salesctl.db.models import ChatMessage as M
+    from salesctl.db.models import ChatMessage
 
     policy = text_policy(mode)
-    table = M.__table__
+    return await _rewrite_rows(
+        engine,
+        ChatMessage.__table__,
+        ("content", "tool_calls"),
+        lambda content, calls: (policy(content), stored_tool_calls(calls, mode)),
+    )
+
+
+async def _rewrite_rows(
+    engine: AsyncEngine,
+    table: Any,
+    columns: tuple[str, ...],
+    rewrite: Callable[..., tuple[Any, ...]],
+    where: Any = None,
+) -> int:
+    """Walk `table` by id, REDACT_BATCH rows per transaction, and store `rewrite(*values)` as
+    the new values of `columns` wherever they differ; returns how many rows changed.
+
+    Walking by id in short transactions keeps locks brief on a large table and lets an
+    interrupted run be repeated: rows already rewritten come out unchanged.
+    """
+    from sqlalchemy import bindparam, select, update
+
     statement = (
         update(table)
         .where(table.c.id == bindparam("row_id"))
-        .values(
-            content=bindparam("new_content"),
-            tool_calls=bindparam("new_calls", type_=table.c.tool_calls.type),
-        )
+        .values({name: bindparam(f"new_{name}", type_=table.c[name].type) for name in columns})
     )
+    query = select(table.c.id, *(table.c[name] for name in columns))
+    if where is not None:
+        query = query.where(where)
     changed = 0
     after = 0
     while True:
         async with engine.begin() as conn:
             batch = (
                 await conn.execute(
-                    select(M.id, M.content, M.tool_calls)
-                    .where(M.id > after)
-                    .order_by(M.id)
-                    .limit(REDACT_BATCH)
+                    query.where(table.c.id > after).order_by(table.c.id).limit(REDACT_BATCH)
                 )
             ).all()
             if not batch:
                 return changed
             after = batch[-1].id
             updates = []
-            for row in batch:
-                content = policy(row.content)
-                calls = stored_tool_calls(row.tool_calls, mode)
-                if (content, calls) != (row.content, row.tool_calls):
-                    updates.append({"row_id": row.id, "new_content": content, "new_calls": calls})
+            for row_id, *values in batch:
+                new = rewrite(*values)
+                if tuple(new) != tuple(values):
+                    named = zip(columns, new, strict=True)
+                    updates.append({"row_id": row_id, **{f"new_{n}": v for n, v in named}})
             if updates:
                 await conn.execute(statement, updates)
             changed += len(updates)
