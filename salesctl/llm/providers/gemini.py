@@ -66,12 +66,17 @@ class GeminiProvider(SDKProvider):
         """Thought signatures of function calls, by call id, to hand back with the call."""
 
     def _build_client(self, api_key: str) -> Any:
+        import httpx
         from google import genai
         from google.genai import types
 
         http_options = types.HttpOptions(
             base_url=self.base_url or None,
             timeout=int(self.options.timeout_s * 1000),
+            # google-genai switches its async client to aiohttp whenever aiohttp can be
+            # imported, which changes the exceptions a dropped connection raises. Giving it an
+            # httpx transport keeps it on httpx (its documented switch), wherever it runs.
+            async_client_args={"transport": httpx.AsyncHTTPTransport()},
         )
         return genai.Client(api_key=api_key, http_options=http_options)
 

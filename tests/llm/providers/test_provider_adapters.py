@@ -488,6 +488,20 @@ async def test_gemini_api_key_is_an_accepted_spelling(
     assert response.text
 
 
+async def test_gemini_stays_on_httpx_where_aiohttp_is_installed(
+    sim: Simulator, make_provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """google-genai turns to aiohttp whenever aiohttp imports (other packages bring it in);
+    the adapter keeps it on httpx, whose errors it classifies. aiohttp is not installed here,
+    so a client that took the aiohttp path would fail to import it."""
+    from google.genai import _api_client
+
+    monkeypatch.setattr(_api_client, "has_aiohttp", True)
+    provider = make_provider("gemini", Settings())
+    assert (await provider.complete(ask("gemini"))).text
+    assert not provider._sdk_client()._api_client._use_aiohttp()
+
+
 @pytest.mark.parametrize("name", PROVIDERS)
 async def test_errors_never_show_the_api_key(
     name: str, sim: Simulator, make_provider: Any, monkeypatch: pytest.MonkeyPatch
