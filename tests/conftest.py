@@ -14,8 +14,12 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from salesctl.llm.simulator import Simulator
 
 PROVIDER_ENV = (
     "CEREBRAS_API_KEY",
@@ -67,6 +71,30 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
     yield home
     get_settings.cache_clear()
+
+
+# --- the provider simulator -------------------------------------------------------------------
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
+    """A fresh provider simulator; every SDK points at it and has a dummy key (sim_kit)."""
+    from sim_kit import use_simulator
+
+    from salesctl.llm.simulator import Simulator
+
+    with Simulator() as simulator:
+        use_simulator(monkeypatch, simulator)
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Simulator]:
+    """One provider simulator per test module, for a `sim` that resets it per test."""
+    from salesctl.llm.simulator import Simulator
+
+    with Simulator() as sim:
+        yield sim
 
 
 # --- databases -------------------------------------------------------------------------------

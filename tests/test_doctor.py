@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sim_kit import use_simulator
 from sqlalchemy import select
 
 from salesctl import doctor
@@ -27,6 +28,7 @@ DUMMY_KEYS = {
     "OPENROUTER_API_KEY": "sk-or-doctor-test-key-0004",
     "OPENAI_API_KEY": "sk-doctor-test-key-0005",
 }
+"""Distinct keys of this module's own (not sim_kit.DUMMY_KEYS), also set without a simulator."""
 
 
 def settings_with(monkeypatch: pytest.MonkeyPatch, **env: str):  # type: ignore[no-untyped-def]
@@ -45,9 +47,7 @@ def write_config(text: str) -> None:
 def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     """The provider simulator, with salesctl's base URLs and dummy keys pointing at it."""
     with Simulator(latency_ms=0) as sim:
-        for name, value in {**sim.env(), **DUMMY_KEYS}.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        use_simulator(monkeypatch, sim, DUMMY_KEYS)
         yield sim
 
 

@@ -1,28 +1,14 @@
-"""Fixtures for the lead agent tests: the provider simulator, leads in the test database,
-the CLI, and a way to read what landed in the database."""
+"""Fixtures for the lead agent tests: leads in the test database and a way to read what landed
+in the database. (The provider simulator, `sim`, is tests/conftest.py's.)"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from lead_world import DUMMY_KEYS, read_db, seed
-
-from salesctl.llm.simulator import Simulator
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    """The provider simulator; every SDK points at it and has a dummy key."""
-    from salesctl.config import get_settings
-
-    with Simulator() as simulator:
-        for name, value in {**DUMMY_KEYS, **simulator.env()}.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        yield simulator
+from lead_world import read_db, seed
 
 
 @pytest.fixture

@@ -8,14 +8,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-DUMMY_KEYS = {
-    "CEREBRAS_API_KEY": "csk-test",
-    "ANTHROPIC_API_KEY": "sk-ant-test",
-    "GOOGLE_API_KEY": "google-test",
-    "OPENROUTER_API_KEY": "sk-or-test",
-    "OPENAI_API_KEY": "sk-test",
-}
-
 TECHCORP: dict[str, Any] = {
     "company_name": "TechCorp Inc",
     "contact_name": "Dana Reyes",

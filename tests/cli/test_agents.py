@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,6 @@ from typer.testing import CliRunner
 from salesctl.cli import app
 from salesctl.llm.simulator import Simulator
 
-KEYS = {
-    "CEREBRAS_API_KEY": "csk-test",
-    "ANTHROPIC_API_KEY": "sk-ant-test",
-    "GOOGLE_API_KEY": "google-test",
-    "OPENROUTER_API_KEY": "sk-or-test",
-    "OPENAI_API_KEY": "sk-test",
-}
 LEAD = {
     "company_name": "TechCorp Inc",
     "contact_title": "VP of Sales",
@@ -34,17 +26,6 @@ LEAD = {
 
 def salesctl(*args: str, input: str | None = None) -> Any:
     return CliRunner().invoke(app, list(args), input=input)
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    from salesctl.config import get_settings
-
-    with Simulator() as simulator:
-        for name, value in {**KEYS, **simulator.env()}.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        yield simulator
 
 
 async def _query(url: str, statement: str) -> list[Any]:

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,8 @@ from typer.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agents" / "chat"))
 
-from chat_world import fetch, seed_world, simulator_env, sqlite_only, tracked_calls, use_simulator
+from chat_world import fetch, seed_world, sqlite_only, tracked_calls
+from sim_kit import simulator_env
 
 from salesctl.cli import app
 from salesctl.llm.simulator import Simulator
@@ -27,13 +27,6 @@ DONE_WHEN = (
     "printf 'Show me top 3 leads\\nAnalyze the blockers on deal 1 and recommend a strategy\\n'"
     " | salesctl chat sr-bdr"
 )
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    with Simulator() as simulator:
-        use_simulator(monkeypatch, simulator)
-        yield simulator
 
 
 @pytest.fixture

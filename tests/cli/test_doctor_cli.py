@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from sim_kit import use_simulator
 from typer.testing import CliRunner
 
 from salesctl.cli import app
@@ -22,6 +23,7 @@ KEYS = {
     "OPENROUTER_API_KEY": "sk-or-cli-doctor-000000004",
     "OPENAI_API_KEY": "sk-cli-doctor-0000000000005",
 }
+"""Distinct keys of this module's own (not sim_kit.DUMMY_KEYS): the tests check none leaks."""
 
 
 def salesctl(*args: str):  # type: ignore[no-untyped-def]
@@ -31,9 +33,7 @@ def salesctl(*args: str):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def simulated_providers(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
     with Simulator(latency_ms=0) as sim:
-        for name, value in {**sim.env(), **KEYS}.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        use_simulator(monkeypatch, sim, KEYS)
         yield sim
 
 

@@ -7,7 +7,6 @@ reported and whose cost is genai-prices' price for them at the call's timestamp.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -16,12 +15,6 @@ from sqlalchemy import select
 from salesctl.config import API_KEY_ENV
 from salesctl.db.models import AICostTracking, Lead
 from salesctl.llm.simulator import Simulator
-
-
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ and the provider simulator that end-to-end tests point the real SDK adapters at.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -75,17 +75,10 @@ def answer(
     )
 
 
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
-    """One provider simulator per test module, on its own loopback port."""
-    with Simulator() as sim:
-        yield sim
-
-
 @pytest.fixture
 def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch) -> Simulator:
-    """The simulator, reset (faults, scripts, ledger, quirks), with every provider's base URL
-    and a dummy key in the environment."""
+    """Overrides the root `sim`: the module's `simulator` (tests/conftest.py), reset (faults,
+    scripts, ledger, quirks), with every provider's base URL and one dummy key for all."""
     simulator.reset()
     simulator.quirks.clear()
     simulator.quirks.update(DEFAULT_QUIRKS)

@@ -10,15 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_kit import DUMMY_KEYS, pg_execute
+from reliability_kit import pg_execute
+from sim_kit import use_simulator
 
 from salesctl.llm.simulator import Simulator
-
-
-@pytest.fixture(scope="module")
-def simulator() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        yield sim
 
 
 @pytest.fixture
@@ -37,13 +32,9 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 @pytest.fixture
 def sim(simulator: Simulator, monkeypatch: pytest.MonkeyPatch, waits: list[float]) -> Simulator:
-    """The simulator, reset, with every SDK pointed at it and a dummy key per provider."""
-    from salesctl.config import get_settings
-
+    """Overrides the root `sim`: the module's `simulator` reset per test, retry waits recorded."""
     simulator.reset()
-    for name, value in {**DUMMY_KEYS, **simulator.env()}.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+    use_simulator(monkeypatch, simulator)
     return simulator
 
 

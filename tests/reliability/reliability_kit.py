@@ -17,13 +17,6 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-DUMMY_KEYS = {
-    "CEREBRAS_API_KEY": "csk-test-0123456789",
-    "ANTHROPIC_API_KEY": "sk-ant-test-0123456789",
-    "GOOGLE_API_KEY": "google-test-0123456789",
-    "OPENROUTER_API_KEY": "sk-or-test-0123456789",
-    "OPENAI_API_KEY": "sk-test-0123456789",
-}
 REPO = Path(__file__).resolve().parents[2]
 
 

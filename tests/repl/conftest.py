@@ -1,25 +1,16 @@
-"""Fixtures for the REPL tests: the chat world's seeded database and the provider simulator."""
+"""Fixtures for the REPL tests: the chat world's seeded database. (The provider simulator,
+`sim`, is tests/conftest.py's.)"""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agents" / "chat"))
 
-from chat_world import seed_world, use_simulator
-
-from salesctl.llm.simulator import Simulator
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    with Simulator() as simulator:
-        use_simulator(monkeypatch, simulator)
-        yield simulator
+from chat_world import seed_world
 
 
 @pytest.fixture

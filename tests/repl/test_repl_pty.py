@@ -11,7 +11,8 @@ from typing import Any
 
 import pexpect
 import pytest
-from chat_world import fetch, simulator_env, sqlite_only, tracked_calls
+from chat_world import fetch, sqlite_only, tracked_calls
+from sim_kit import simulator_env
 
 from salesctl.llm.simulator import Simulator
 

@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,24 +22,6 @@ EMAIL = "dana.reyes@techcorp.example"
 PHONE = "+1 415 555 0132"
 MARKER = "PROMPT-MARKER-7731"
 PROMPT = f"Qualify Dana ({EMAIL}, {PHONE}); notes say {MARKER}"
-KEYS = {
-    "CEREBRAS_API_KEY": "csk-test-0123456789",
-    "ANTHROPIC_API_KEY": "sk-ant-test-0123456789",
-    "GOOGLE_API_KEY": "google-test-0123456789",
-    "OPENROUTER_API_KEY": "sk-or-test-0123456789",
-    "OPENAI_API_KEY": "sk-test-0123456789",
-}
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    from salesctl.config import get_settings
-
-    with Simulator() as simulator:
-        for name, value in {**KEYS, **simulator.env()}.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        yield simulator
 
 
 def use_mode(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:

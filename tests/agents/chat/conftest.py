@@ -1,22 +1,15 @@
-"""Fixtures for the chat agent tests: a seeded database, the simulator, open conversations."""
+"""Fixtures for the chat agent tests: a seeded database and open conversations. (The provider
+simulator, `sim`, is tests/conftest.py's.)"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from chat_world import seed_world, use_simulator
+from chat_world import seed_world
 
 from salesctl.llm.simulator import Simulator
-
-
-@pytest.fixture
-def sim(monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulator]:
-    """The provider simulator, with dummy keys and base URLs pointing every SDK at it."""
-    with Simulator() as simulator:
-        use_simulator(monkeypatch, simulator)
-        yield simulator
 
 
 @pytest.fixture
