@@ -41,11 +41,11 @@ def _filters(
     since: str | None,
     until: str | None,
     agent: list[str] | None,
-    lead: int | None,
-    provider: str | None,
-    model: str | None,
-    session: str | None,
-    user: str | None,
+    lead: int | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    session: str | None = None,
+    user: str | None = None,
 ) -> CostFilters:
     from salesctl.config import get_settings
     from salesctl.reports.filters import build_filters
@@ -244,16 +244,7 @@ def savings(
     from salesctl.reports.render import render_savings
     from salesctl.reports.savings import savings_report
 
-    filters = _filters(
-        since=since,
-        until=until,
-        agent=agent,
-        lead=None,
-        provider=None,
-        model=None,
-        session=None,
-        user=None,
-    )
+    filters = _filters(since=since, until=until, agent=agent)
 
     async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
         return await savings_report(rt.engine, filters, settings=rt.settings)
@@ -282,16 +273,7 @@ def outcomes(
     from salesctl.reports.outcomes import outcome_report
     from salesctl.reports.render import render_outcomes
 
-    filters = _filters(
-        since=since,
-        until=until,
-        agent=agent,
-        lead=None,
-        provider=None,
-        model=None,
-        session=None,
-        user=None,
-    )
+    filters = _filters(since=since, until=until, agent=agent)
 
     async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
         return await outcome_report(rt.engine, filters)
