@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from salesctl.reports.filters import EPOCH, CostFilters
 
@@ -76,19 +76,7 @@ Metric = Literal[
     "latency_ms_sum",
     "latency_count",
 ]
-ALL_METRICS: tuple[Metric, ...] = (
-    "requests",
-    "priced_requests",
-    "unpriced_requests",
-    "cost_usd",
-    "saved_usd",
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "latency_ms_sum",
-    "latency_count",
-)
+ALL_METRICS: tuple[Metric, ...] = get_args(Metric)
 COUNT_METRICS: tuple[Metric, ...] = ("requests", "priced_requests", "unpriced_requests", "cost_usd")
 MONEY_METRICS = frozenset({"cost_usd", "saved_usd"})
 NULLABLE_DIMS = frozenset({"agent_mode", "user_id", "session_id"})
