@@ -515,22 +515,6 @@ class CostOptimizedLLMProvider:
                         provider=provider_id,
                         error_type="incomplete_stream",
                     )
-            except ProviderError as exc:
-                self._track_error(
-                    call,
-                    provider_id,
-                    model,
-                    request_id,
-                    started,
-                    clock,
-                    exc,
-                    text="".join(parts),
-                    hold=hold,
-                )
-                if call.decision is None or parts:
-                    raise
-                errors.append(exc)
-                continue
             except BaseException as exc:  # includes the reader closing the stream early
                 self._track_error(
                     call,
@@ -543,6 +527,10 @@ class CostOptimizedLLMProvider:
                     text="".join(parts),
                     hold=hold,
                 )
+                # A routed call whose provider failed before any text tries the next one.
+                if isinstance(exc, ProviderError) and call.decision is not None and not parts:
+                    errors.append(exc)
+                    continue
                 raise
             finally:
                 if events is not None and hasattr(events, "aclose"):
