@@ -183,6 +183,15 @@ def files_under(root: Path) -> Iterator[tuple[Path, bytes]]:
             yield path, path.read_bytes()
 
 
+def stored_text(db_env: str, home: Path) -> list[str]:
+    """Everything a run left behind: the database's rows, and every file in the data
+    directory and beside the (SQLite) database."""
+    seen = [asyncio.run(dump_database(db_env))]
+    for root in (home, Path(db_env.split("///")[1]).parent):
+        seen += [data.decode("utf-8", "replace") for _, data in files_under(root)]
+    return seen
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_no_command_shows_or_stores_an_api_key(
     secret_env: Simulator,
@@ -216,12 +225,7 @@ def test_no_command_shows_or_stores_an_api_key(
         seen += [r.getMessage() for r in caplog.records]
         seen += [str(r.args) for r in caplog.records]
 
-    seen.append(asyncio.run(dump_database(db_env)))
-    seen += [data.decode("utf-8", "replace") for _, data in files_under(isolated_env)]
-    seen += [
-        data.decode("utf-8", "replace")
-        for _, data in files_under(Path(db_env.split("///")[1]).parent)
-    ]
+    seen += stored_text(db_env, isolated_env)
 
     leaks = [text for text in seen if MARK in text]
     assert not leaks, leaks[0][:2000]
@@ -364,12 +368,7 @@ def test_serve_never_shows_or_stores_a_key(
 
     seen = [stdout, stderr]
     seen += [f"{r.status_code} {dict(r.headers)} {r.text}" for r in responses]
-    seen.append(asyncio.run(dump_database(db_env)))
-    seen += [data.decode("utf-8", "replace") for _, data in files_under(isolated_env)]
-    seen += [
-        data.decode("utf-8", "replace")
-        for _, data in files_under(Path(db_env.split("///")[1]).parent)
-    ]
+    seen += stored_text(db_env, isolated_env)
     leaks = [text for text in seen if MARK in text]
     assert not leaks, leaks[0][:2000]
 
