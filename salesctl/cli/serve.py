@@ -1,4 +1,4 @@
-"""`salesctl serve`: the analytics HTTP API (needs the `serve` extra: FastAPI and uvicorn)."""
+"""`salesctl serve`: the analytics HTTP API (FastAPI under uvicorn, imported only here)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,6 @@ def serve_command(
     from salesctl.errors import ConfigError
 
     with _runtime.user_errors():
-        try:
-            import fastapi  # noqa: F401
-            import uvicorn
-        except ImportError:
-            raise ConfigError(
-                "`salesctl serve` needs FastAPI and uvicorn: pip install 'salesctl[serve]'"
-            ) from None
         settings = get_settings()
         if not is_loopback(host) and settings.serve_token is None:
             raise ConfigError(
@@ -55,6 +48,8 @@ def serve_command(
         """Fail here, with one line, if the database is unreachable or not migrated."""
 
     _runtime.run(check, settings=settings)
+    import uvicorn
+
     from salesctl.api.app import create_app
 
     secured = " (bearer token required)" if settings.serve_token is not None else ""
