@@ -625,9 +625,11 @@ async def test_anthropic_cut_stream_keeps_message_start_usage(sim: Simulator) ->
     async with claude(sim) as client:
         texts: list[str] = []
         stream = client.messages.stream(model="claude-haiku-4-5", max_tokens=200, messages=ASK)
-        # anthropic does not wrap transport errors raised while iterating a stream
-        with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
+        # anthropic 2.x wraps a transport error raised while iterating a stream in its own
+        # APIConnectionError (1.x let httpx2's error through); salesctl classifies both.
+        with pytest.raises(anthropic.APIConnectionError, match="incomplete chunked read") as cut:
             await collect_texts(stream, texts)
+        assert isinstance(cut.value.__cause__, httpx2.RemoteProtocolError)
     assert len(texts) == 2
     [call] = sim.ledger
     assert call.fault == "cut_stream"
