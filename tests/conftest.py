@@ -2,8 +2,13 @@
 
 Database tests run twice, on SQLite and on the PostgreSQL named by SALESCTL_TEST_DATABASE_URL.
 Each test gets a fresh, migrated database copied from a template migrated once per session.
-Without SALESCTL_TEST_DATABASE_URL the PostgreSQL cases skip, except under CI=true, where a
-missing server is a failure.
+Redis tests use SALESCTL_TEST_REDIS_URL, each under a key prefix of its own.
+
+When a variable is not set at all, the run looks for the server on this machine (the
+docker-compose PostgreSQL, or a local one with trust auth; Redis on 127.0.0.1:6379) and uses
+it if it answers; set the variable to an empty string to skip those tests instead. Cases whose
+server is missing skip, with one line at the end of the run saying how many and how to run
+them, except under CI=true, where a missing server is a failure.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,6 +40,80 @@ PROVIDER_ENV = (
     "OPENAI_BASE_URL",
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+DATABASE_ENV = "SALESCTL_TEST_DATABASE_URL"
+REDIS_ENV = "SALESCTL_TEST_REDIS_URL"
+LOCAL_POSTGRES = (
+    "postgresql://salesctl:salesctl@127.0.0.1:5432/salesctl",  # docker-compose.yml
+    "postgresql://postgres@127.0.0.1:5432/postgres",
+)
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _postgres_answers(url: str) -> bool:
+    """The server accepts this URL's user and may create databases (what the tests need)."""
+
+    async def probe() -> bool:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(url, timeout=1.5)
+        except (OSError, asyncpg.PostgresError, TimeoutError):
+            return False
+        try:
+            return bool(
+                await conn.fetchval(
+                    "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
+                )
+            )
+        finally:
+            await conn.close()
+
+    return asyncio.run(probe())
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except (redis.RedisError, OSError):
+        return False
+    finally:
+        client.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Use the machine's own PostgreSQL and Redis when no test URL is set and they answer."""
+    if DATABASE_ENV not in os.environ:
+        found = next((url for url in LOCAL_POSTGRES if _postgres_answers(url)), None)
+        if found is not None:
+            os.environ[DATABASE_ENV] = found
+    if REDIS_ENV not in os.environ and _redis_answers(LOCAL_REDIS):
+        os.environ[REDIS_ENV] = LOCAL_REDIS
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per service whose tests were skipped for want of a server."""
+    skipped: dict[str, int] = {"postgres": 0, "redis": 0}
+    for report in terminalreporter.stats.get("skipped", []):
+        for marker in skipped:
+            if marker in getattr(report, "keywords", {}):
+                skipped[marker] += 1
+    how = {
+        "postgres": f"{DATABASE_ENV}=postgresql://USER@HOST:5432/DB (a role that may "
+        "create databases; `docker compose up -d` starts one)",
+        "redis": f"{REDIS_ENV}=redis://HOST:6379/0",
+    }
+    for marker, count in skipped.items():
+        if count:
+            what = "PostgreSQL" if marker == "postgres" else "Redis"
+            terminalreporter.write_line(
+                f"{count} {what} test{'s' * (count != 1)} skipped: no server; "
+                f"to run them, set {how[marker]}"
+            )
 
 
 def service_url(env_var: str, what: str) -> str:
