@@ -19,7 +19,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -95,25 +95,28 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[REDIS_ENV] = LOCAL_REDIS
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """One line per service whose tests were skipped for want of a server."""
-    skipped: dict[str, int] = {"postgres": 0, "redis": 0}
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """One line, the run's last, when tests were skipped for want of a server."""
+    terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+    if terminalreporter is None:
+        return
+    services = {
+        "postgres": ("PostgreSQL", f"{DATABASE_ENV}=postgresql://USER@HOST:5432/DB"),
+        "redis": ("Redis", f"{REDIS_ENV}=redis://HOST:6379/0"),
+    }
+    skipped = dict.fromkeys(services, 0)
     for report in terminalreporter.stats.get("skipped", []):
-        for marker in skipped:
+        for marker in services:
             if marker in getattr(report, "keywords", {}):
                 skipped[marker] += 1
-    how = {
-        "postgres": f"{DATABASE_ENV}=postgresql://USER@HOST:5432/DB (a role that may "
-        "create databases; `docker compose up -d` starts one)",
-        "redis": f"{REDIS_ENV}=redis://HOST:6379/0",
-    }
-    for marker, count in skipped.items():
-        if count:
-            what = "PostgreSQL" if marker == "postgres" else "Redis"
-            terminalreporter.write_line(
-                f"{count} {what} test{'s' * (count != 1)} skipped: no server; "
-                f"to run them, set {how[marker]}"
-            )
+    missing = [marker for marker, count in skipped.items() if count]
+    if missing:
+        counts = " and ".join(f"{skipped[m]} {services[m][0]}" for m in missing)
+        settings = " and ".join(services[m][1] for m in missing)
+        terminalreporter.write_line(
+            f"{counts} test(s) skipped: no server. To run them, set {settings} "
+            "(a PostgreSQL role that may create databases; `docker compose up -d` starts both)"
+        )
 
 
 def service_url(env_var: str, what: str) -> str:
