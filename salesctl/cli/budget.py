@@ -15,8 +15,9 @@ app = typer.Typer(help="Budgets: check spend against daily/monthly limits.", no_
 UNKNOWN_EXIT = 3
 
 
-class _UnknownOnUsageError(TyperCommand):
-    """Bad flags are UNKNOWN (exit 3) here, as a monitoring plugin reports them, not click's 2."""
+class UnknownOnUsageError(TyperCommand):
+    """Bad flags exit 3 (the check could not be made), as a monitoring plugin reports them,
+    not click's 2."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         from typer._click.exceptions import UsageError
@@ -40,7 +41,7 @@ def _unknown(reason: str, json_output: bool) -> None:
     raise typer.Exit(UNKNOWN_EXIT)
 
 
-@app.command("check", cls=_UnknownOnUsageError)
+@app.command("check", cls=UnknownOnUsageError)
 def check(
     daily: str | None = typer.Option(None, "--daily", help="Daily budget in USD."),
     monthly: str | None = typer.Option(None, "--monthly", help="Monthly budget in USD."),

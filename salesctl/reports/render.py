@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from salesctl.reports.budget import BudgetCheck
     from salesctl.reports.costs import CostReport, TimePoint
     from salesctl.reports.outcomes import OutcomeReport, OutcomeRow
+    from salesctl.reports.reconcile import Reconciliation
     from salesctl.reports.savings import SavingsReport
 
 BAR_WIDTH = 40
@@ -411,5 +412,59 @@ def render_outcomes(report: OutcomeReport) -> RenderableType:
         *(Text(f"{name}: {meaning}", style="dim") for name, meaning in report.definitions.items()),
     ]
     for note in report.notes:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
+
+
+def render_reconciliation(result: Reconciliation) -> RenderableType:
+    """The cells outside the tolerance, largest difference first, then the totals line."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from salesctl.reports.reconcile import headline, totals
+
+    outside = [c for c in result.cells if not c.within_tolerance]
+    parts: list[RenderableType] = []
+    if outside:
+        table = _table(
+            f"Tracked vs billed ({result.format}, days in {result.timezone})",
+            "date",
+            "model",
+            "tracked",
+            "billed",
+            "difference",
+            right=("tracked", "billed", "difference"),
+            nowrap=("date", "model"),
+        )
+        for cell in outside:
+            tracked = usd(cell.tracked_usd)
+            if cell.unpriced_requests:
+                tracked += f" +{cell.unpriced_requests}?"
+            if cell.estimated_requests:
+                tracked += f" ~{cell.estimated_requests}"
+            table.add_row(
+                cell.date,
+                f"{cell.provider}:{cell.model}",
+                tracked,
+                usd(cell.billed_usd),
+                usd(cell.difference_usd),
+            )
+        parts.append(table)
+        legend = [
+            text
+            for shown, text in (
+                (
+                    any(c.unpriced_requests for c in outside),
+                    "+N? N unpriced calls (not in tracked)",
+                ),
+                (any(c.estimated_requests for c in outside), "~N N calls with an estimated cost"),
+            )
+            if shown
+        ]
+        if legend:
+            parts.append(Text("; ".join(legend), style="dim"))
+    parts.append(Text(headline(result), style="yellow" if outside else "green"))
+    parts.append(Text(totals(result)))
+    for note in result.notes:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)
