@@ -316,6 +316,7 @@ def reconcile(
         CannotReconcile,
         ReconcileRequest,
         parse_tolerance,
+        window_days,
     )
 
     with _runtime.user_errors():
@@ -328,6 +329,7 @@ def reconcile(
                 tolerance=parse_tolerance(tolerance),
             )
             invoice = read_invoice(file, timezone=settings.timezone)
+            window_days(invoice, request)
         except ConfigError as exc:
             raise CannotReconcile(f"--provider: {exc}" if provider else str(exc)) from None
         except SalesctlError as exc:

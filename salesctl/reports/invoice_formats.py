@@ -84,7 +84,10 @@ def read_invoice(path: str | Path, *, timezone: str) -> Invoice:
         raise InvoiceUnreadable(f"{name} is empty: {EXPECTED}")
     if stripped[0] in "{[":
         return _read_json(name, stripped)
-    return _read_csv(name, text, timezone)
+    try:
+        return _read_csv(name, text, timezone)
+    except csv.Error as exc:
+        raise InvoiceUnreadable(f"{name} is not a CSV file ({exc}): {EXPECTED}") from None
 
 
 # --- JSON exports ------------------------------------------------------------------------
@@ -220,7 +223,8 @@ def _read_csv(name: str, text: str, timezone: str) -> Invoice:
                 f"{name}: {what}: expected the header {','.join(GENERIC_COLUMNS)}"
             )
         return _generic(name, reader, timezone)
-    shown = ",".join(header[:8]) + (",…" if len(header) > 8 else "")
+    shown = ",".join(header)
+    shown = shown if len(shown) <= 60 else shown[:59] + "…"
     raise InvoiceUnreadable(f"{name}: unrecognised columns {shown!r}: {EXPECTED}")
 
 

@@ -179,14 +179,19 @@ class ReconcileRequest:
 # --- computing it ------------------------------------------------------------------------
 
 
-def _days(invoice: Invoice, request: ReconcileRequest, now: datetime) -> tuple[date, date]:
+def window_days(
+    invoice: Invoice, request: ReconcileRequest, now: datetime | None = None
+) -> tuple[date, date]:
     """The first and last day compared: the flags' whole days, else the file's span."""
-    from salesctl.reports.filters import resolve_window
+    from salesctl.reports.filters import InvalidFilter, resolve_window
 
     zone = load_zone(invoice.day_zone)
-    start, stop = resolve_window(
-        request.since, request.until, zone=zone, now=now, default_days=None
-    )
+    try:
+        start, stop = resolve_window(
+            request.since, request.until, zone=zone, now=now or datetime.now(UTC), default_days=None
+        )
+    except InvalidFilter as exc:
+        raise CannotReconcile(str(exc)) from None
     billed = [line.day for line in invoice.lines]
     first = local_date(start, zone) if start else (min(billed) if billed else None)
     last = local_date(stop - timedelta(microseconds=1), zone) if stop else None
@@ -285,7 +290,7 @@ async def read_reconciliation(
 ) -> Reconciliation:
     """Compare the invoice's lines with the tracked calls of the same days and providers."""
     now = now or datetime.now(UTC)
-    first, last = _days(invoice, request, now)
+    first, last = window_days(invoice, request, now)
     lines = [
         line
         for line in invoice.lines
@@ -399,6 +404,7 @@ async def reconcile(
     from salesctl.db.session import session_factory
     from salesctl.reports.rollups import fold
 
+    window_days(invoice, request, now)  # a bad window fails before any database work
     await fold(engine)
     async with session_factory(engine)() as session, session.begin():
         return await read_reconciliation(session, invoice, request, now=now)

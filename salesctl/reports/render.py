@@ -318,15 +318,34 @@ def render_budget_check(check: BudgetCheck) -> RenderableType:
             status.severity,
         )
     parts: list[RenderableType] = [table]
-    if check.spike is not None:
-        s = check.spike
-        baseline = (
-            f"trailing average {usd(s.baseline_avg_usd)} over {s.baseline_days} day(s)"
-            if s.baseline_avg_usd is not None
-            else f"no baseline yet ({s.baseline_days} of 3 days with spend)"
+    forecast = check.forecast
+    crossing = (
+        f"; crosses the monthly budget {_when(forecast.crosses_at, check.timezone)}"
+        if forecast.crosses_at
+        else ""
+    )
+    parts.append(
+        Text(
+            f"Forecast: {usd(forecast.day_end_usd)} by the end of today, "
+            f"{usd(forecast.month_end_usd)} by the end of the month{crossing}"
+        )
+    )
+    for anomaly in check.anomalies:
+        what = "Last hour" if anomaly.window == "last_hour" else "Today so far"
+        usual = (
+            f"usually {usd(anomaly.usual_usd)}"
+            if anomaly.usual_usd is not None
+            else f"no baseline yet ({anomaly.history_days} of 3 days with spend)"
+        )
+        driver = anomaly.driver
+        by = (
+            f", driven by {driver.agent_type} on {driver.provider}:{driver.model}" if driver else ""
         )
         parts.append(
-            Text(f"Today {usd(s.today_usd)}; {baseline}" + (" — SPIKE" if s.is_spike else ""))
+            Text(
+                f"{what} {usd(anomaly.spend_usd)}; {usual}"
+                + (f" — SPIKE{by}" if anomaly.is_spike else "")
+            )
         )
     return Group(*parts)
 

@@ -117,6 +117,7 @@ def test_files_and_flags_it_cannot_use_exit_3_with_one_line(db_env: str, tmp_pat
         ),
         ((str(INVOICES / "generic.csv"), "--tolerance", "lots"), "--tolerance 'lots'"),
         ((str(INVOICES / "generic.csv"), "--provider", "acme"), "unknown provider 'acme'"),
+        ((str(INVOICES / "generic.csv"), "--since", "2025-13-01"), "--since '2025-13-01'"),
         ((), "Missing argument"),
     ]:
         code, _, err = reconcile(*args)
