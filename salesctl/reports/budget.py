@@ -272,6 +272,17 @@ async def check_budgets(
         factor=request.spike_factor,
         prefix=prefix,
     )
+    if any(a.is_spike for a in found):  # rare: read again per agent and model, to name them
+        pattern = await read_pattern(session, filters, now=now, by_key=True)
+        found = anomalies(
+            pattern,
+            zone=zone,
+            today=today,
+            spent_today=spent_today,
+            history_days=history,
+            factor=request.spike_factor,
+            prefix=prefix,
+        )
     ranks = [SEVERITY_RANK[b.severity] for b in budgets]
     ranks += [1 for a in found if a.is_spike]
     if outlook.crosses_at is not None:

@@ -98,11 +98,13 @@ class SpendPattern:
 
     now: datetime
     segments: list[_Segment]
+    by_key: bool = False
+    """Kept per (agent, provider, model); else totals only, under one empty key."""
 
     def total(self, since: datetime, until: datetime) -> Decimal:
-        return sum(self.by_key(since, until).values(), Decimal(0))
+        return sum(self.per_key(since, until).values(), Decimal(0))
 
-    def by_key(self, since: datetime, until: datetime) -> dict[tuple[str, str, str], Decimal]:
+    def per_key(self, since: datetime, until: datetime) -> dict[tuple[str, str, str], Decimal]:
         """Spend per (agent, provider, model) in `[since, until)`; a piece cut by an edge
         that is no boundary of the read (a local midnight off the UTC hour) counts pro rata."""
         sums: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
@@ -134,52 +136,142 @@ def _floor_hour(instant: datetime) -> datetime:
     return instant.replace(minute=0, second=0, microsecond=0)
 
 
-def _hour_cuts(now: datetime) -> list[datetime]:
-    """The edges of the last-hour windows, today's and the trailing days' (exact reads)."""
-    cuts = [now - HOUR]
-    for k in range(1, TRAILING_DAYS + 1):
-        cuts += [now - k * DAY - HOUR, now - k * DAY]
-    return cuts
+def _last_hours(now: datetime) -> list[tuple[datetime, datetime]]:
+    """The last hour, and the same 60 minutes on each of the trailing days."""
+    return [(now - k * DAY - HOUR, now - k * DAY) for k in range(TRAILING_DAYS + 1)]
+
+
+Key = tuple[str, str, str]
+KEY_DIMS = ("agent_type", "provider", "model")
+NO_KEY: Key = ("", "", "")
 
 
 async def read_pattern(
-    session: AsyncSession, filters: CostFilters, *, now: datetime
+    session: AsyncSession, filters: CostFilters, *, now: datetime, by_key: bool = False
 ) -> SpendPattern:
-    """Spend per (agent, provider, model) and UTC hour over the trailing 8 days, from the
-    hourly rollups (plus the detail rows of the hours the windows' edges split)."""
+    """Spend over the trailing 8 days: per UTC hour from the hourly rollups, and the last-hour
+    windows to the second from the detail rows; per (agent, provider, model) with `by_key`
+    (what naming a spike's driver needs; the usual run reads totals only).
+
+    Two statements, each cheap on a large table: the rollups' read has one ragged range (the
+    current hour), and the windows' read is eight index ranges. (The rollups' own reader would
+    join the windows' sixteen ragged hours as a VALUES list, which PostgreSQL plans as a scan
+    of every folded row.)
+    """
     from salesctl.reports.rollups import aggregate, plan_window, read_state
 
     zone = load_zone(filters.timezone)
     today = now.astimezone(zone).date()
     earliest = min(local_midnight(today - TRAILING_DAYS * DAY, zone), now - DAY * 7 - HOUR * 2)
     since = _floor_hour(earliest)
-    cuts = _hour_cuts(now)
-    plan = plan_window(since, now, await read_state(session), cuts)
+    state = await read_state(session)
+    plan = plan_window(since, now, state)
     # Whole hours only: the windows need each hour on its own, never a day's sum.
     plan = replace(plan, use_days=False, day_lo=None, day_hi=None)
     window = CostFilters(since=since, until=now, agents=filters.agents, timezone=filters.timezone)
+    dims = KEY_DIMS if by_key else ()
     groups = await aggregate(
         session,
         plan,
         window,
         "all",
-        ("agent_type", "provider", "model"),
+        dims,
         source="rollup",
         by_hour=True,
         metrics=("requests", "cost_usd"),
     )
-    edges = sorted({*cuts, now})
-    segments = []
-    for (agent, provider, model, hour, after_cut), sums in groups:
-        if not sums.cost_usd:
+    hours: dict[tuple[Key, datetime], Decimal] = defaultdict(Decimal)
+    for group, sums in groups:
+        if sums.cost_usd:
+            key = group[:3] if by_key else NO_KEY
+            hours[(key, hour_start(group[-2]))] += sums.cost_usd
+    pruned = state.pruned_before
+    exact = [(lo, hi) for lo, hi in _last_hours(now) if pruned is None or lo >= pruned]
+    parts = await _window_parts(session, exact, filters.agents, by_key=by_key)
+    return SpendPattern(now, _segments(now, hours, parts), by_key)
+
+
+async def _window_parts(
+    session: AsyncSession,
+    windows: Sequence[tuple[datetime, datetime]],
+    agents: Sequence[str],
+    *,
+    by_key: bool,
+) -> dict[tuple[int, Key, datetime], Decimal]:
+    """Spend per (window, key, UTC hour) in each window, from the detail rows (exact)."""
+    from sqlalchemy import and_, case, func, or_, select
+
+    from salesctl.db.models.tracking import AICostTracking
+    from salesctl.reports.rollups import hour_of
+
+    if not windows:
+        return {}
+    t = AICostTracking.__table__
+    dialect = session.get_bind().dialect.name
+    inside = [and_(t.c.timestamp >= lo, t.c.timestamp < hi) for lo, hi in windows]
+    index = case(*((term, i) for i, term in enumerate(inside)))
+    hour = hour_of(dialect, t.c.timestamp)
+    # Grouped by agent even for totals: agents are filtered here, as a term on agent_type
+    # would lead SQLite off the timestamp index.
+    keys = [t.c[d] for d in (KEY_DIMS if by_key else ("agent_type",))]
+    query = (
+        select(*keys, hour.label("hour"), index.label("k"), func.sum(t.c.cost_usd).label("cost"))
+        .where(or_(*inside))
+        .group_by(*keys, hour, index)
+    )
+    parts: dict[tuple[int, Key, datetime], Decimal] = defaultdict(Decimal)
+    for row in (await session.execute(query)).all():
+        if row.cost is None or (agents and row.agent_type not in agents):
             continue
-        start = hour_start(hour)
-        if after_cut:
-            start = next(c for h, c in plan.split_cuts if h == hour)
-        start = max(start, since)
-        end = min([_floor_hour(start) + HOUR, *(e for e in edges if e > start)])
-        segments.append(_Segment((agent, provider, model), start, end, sums.cost_usd))
-    return SpendPattern(now, segments)
+        key = (row.agent_type, row.provider, row.model) if by_key else NO_KEY
+        parts[(int(row.k), key, hour_start(int(row.hour)))] += Decimal(row.cost)
+    return parts
+
+
+def _segments(
+    now: datetime,
+    hours: dict[tuple[Key, datetime], Decimal],
+    parts: dict[tuple[int, Key, datetime], Decimal],
+) -> list[_Segment]:
+    """The hours as segments, the hours a last-hour window cuts split at its edge."""
+    windows = _last_hours(now)
+    split: dict[tuple[Key, datetime], list[tuple[datetime, datetime, Decimal]]] = defaultdict(list)
+    for (k, key, hour), cost in parts.items():
+        lo, hi = windows[k]
+        split[(key, hour)].append((max(lo, hour), min(hi, hour + HOUR), cost))
+    segments = []
+    for key_hour in {*hours, *split}:
+        key, hour = key_hour
+        total = hours.get(key_hour, Decimal(0))
+        end = min(hour + HOUR, now)
+        pieces = sorted(split.get(key_hour, ()))
+        known = sum((cost for _, _, cost in pieces), Decimal(0))
+        for lo, hi, cost in pieces:
+            segments.append(_Segment(key, lo, hi, cost))
+        # The rest of the hour, outside the window (several statements, several snapshots:
+        # never below zero).
+        rest = max(total - known, Decimal(0))
+        gaps = _gaps(hour, end, [(lo, hi) for lo, hi, _ in pieces])
+        if rest and gaps:
+            width = sum((_hours(hi - lo) for lo, hi in gaps), Decimal(0))
+            for lo, hi in gaps:
+                segments.append(_Segment(key, lo, hi, rest * _hours(hi - lo) / width))
+    return segments
+
+
+def _gaps(
+    start: datetime, end: datetime, taken: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
+    """The parts of `[start, end)` outside the `taken` ranges."""
+    gaps = []
+    moment = start
+    for lo, hi in sorted(taken):
+        if lo > moment:
+            gaps.append((moment, lo))
+        moment = max(moment, hi)
+    if moment < end:
+        gaps.append((moment, end))
+    return gaps
 
 
 # --- the forecast ------------------------------------------------------------------------
@@ -290,18 +382,18 @@ def anomalies(
     found = []
     for window, scope, period, spans in windows:
         (since, until), trailing = spans[0], spans[1:]
-        current = pattern.by_key(since, until)
+        current = pattern.per_key(since, until)
         spend = spent_today if window == "today" else sum(current.values(), Decimal(0))
         usual_by_key: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         for lo, hi in trailing:
-            for key, cost in pattern.by_key(lo, hi).items():
+            for key, cost in pattern.per_key(lo, hi).items():
                 usual_by_key[key] += cost / TRAILING_DAYS
         usual = sum(usual_by_key.values(), Decimal(0))
         week = pattern.total(since - TRAILING_DAYS * DAY, since)
         reference = max(usual, week / (TRAILING_DAYS * 24) * _hours(until - since))
         known = history_days >= MIN_HISTORY_DAYS and reference > 0
         is_spike = known and spend > factor * reference
-        driver = _driver(current, usual_by_key) if is_spike else None
+        driver = _driver(current, usual_by_key) if is_spike and pattern.by_key else None
         found.append(
             Anomaly(
                 window=window,
