@@ -204,6 +204,20 @@ async def test_a_spike_needs_three_trailing_days_with_spend(engine, session) -> 
     assert all(a.is_spike for a in result.anomalies)
 
 
+async def test_windows_whose_detail_rows_were_pruned_come_from_the_rollups(engine, session) -> None:
+    from salesctl.reports.rollups import prune
+
+    rows = same_hour_each_day(days=7, cost="0.10")
+    rows.append(make_call(cost_usd="2", timestamp=NOW - HOUR / 4))
+    await insert_calls(engine, rows)
+    await prune(engine, before=NOW - 2 * DAY)
+    result = await check(session)
+    hour = next(a for a in result.anomalies if a.window == "last_hour")
+    # The hour's windows are whole UTC hours here, so the hourly sums answer them exactly.
+    assert hour.usual_usd == Decimal("0.1")
+    assert hour.is_spike
+
+
 async def test_an_agent_check_sees_only_that_agents_spike(engine, session) -> None:
     rows = same_hour_each_day(days=7, cost="0.10", agent_type="marketing")
     rows += same_hour_each_day(days=7, cost="0.10", agent_type="bdr")
