@@ -104,6 +104,8 @@ class BudgetSettings(BaseModel):
     daily_usd: Decimal | None = Field(None, ge=0)
     monthly_usd: Decimal | None = Field(None, ge=0)
     warn_at: list[float] = [80.0]
+    spike_factor: Decimal = Field(Decimal(3), gt=1)
+    """`budget check` warns when spend is over this many times the usual for the window."""
     hard_daily_usd: Decimal | None = Field(None, ge=0)
     hard_monthly_usd: Decimal | None = Field(None, ge=0)
     hard_per_agent_daily_usd: dict[str, Decimal] = {}

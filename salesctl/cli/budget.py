@@ -15,8 +15,9 @@ app = typer.Typer(help="Budgets: check spend against daily/monthly limits.", no_
 UNKNOWN_EXIT = 3
 
 
-class _UnknownOnUsageError(TyperCommand):
-    """Bad flags are UNKNOWN (exit 3) here, as a monitoring plugin reports them, not click's 2."""
+class UnknownOnUsageError(TyperCommand):
+    """Bad flags exit 3 (the check could not be made), as a monitoring plugin reports them,
+    not click's 2."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         from typer._click.exceptions import UsageError
@@ -40,7 +41,7 @@ def _unknown(reason: str, json_output: bool) -> None:
     raise typer.Exit(UNKNOWN_EXIT)
 
 
-@app.command("check", cls=_UnknownOnUsageError)
+@app.command("check", cls=UnknownOnUsageError)
 def check(
     daily: str | None = typer.Option(None, "--daily", help="Daily budget in USD."),
     monthly: str | None = typer.Option(None, "--monthly", help="Monthly budget in USD."),
@@ -48,6 +49,9 @@ def check(
         None, "--warn-at", help="Warn from this % of a budget; several: 50,80,95 (default 80)."
     ),
     agent: str | None = typer.Option(None, "--agent", help="Budget one agent's spend only."),
+    spike_factor: str | None = typer.Option(
+        None, "--spike-factor", help="Warn at spend over this many times the usual (default 3)."
+    ),
     notify: str | None = typer.Option(
         None, "--notify", help="POST warnings as Slack-compatible JSON to this URL (once each)."
     ),
@@ -58,8 +62,10 @@ def check(
     """Check today's and this month's spend; exit 0 info, 1 warning, 2 critical, 3 unknown.
 
     Days and months are cut in the configured time zone. Budgets default to the settings
-    `budget.daily_usd` / `budget.monthly_usd`. Also warns when today's spend is over 3x the
-    trailing 7-day daily average (once 3 earlier days had spend).
+    `budget.daily_usd` / `budget.monthly_usd`. Also forecasts the day-end and month-end spend
+    (with --monthly, warns when the forecast crosses the budget, saying when), and warns when
+    the last hour's or today's spend is over --spike-factor (setting budget.spike_factor, 3)
+    times the same hours' usual over the trailing 7 days, naming the agent and model.
 
     Example:
         salesctl budget check --daily 10 --monthly 250 --warn-at 50,80,95
@@ -67,7 +73,7 @@ def check(
     """
     from salesctl.config import get_settings
     from salesctl.errors import InvalidInput, SalesctlError
-    from salesctl.reports.budget import BudgetRequest, parse_usd, parse_warn_at
+    from salesctl.reports.budget import BudgetRequest, parse_factor, parse_usd, parse_warn_at
     from salesctl.reports.filters import build_filters, load_zone
 
     try:
@@ -93,6 +99,7 @@ def check(
             warn_at=parse_warn_at(warn_at if warn_at is not None else budget.warn_at),
             agent=agent_type,
             timezone=settings.timezone,
+            spike_factor=parse_factor(spike_factor) or budget.spike_factor,
             pending_agents=agent_filters.pending_agents if agent_filters else None,
         )
     except SalesctlError as exc:

@@ -1,4 +1,4 @@
-"""`salesctl costs` (the report) and `costs export|prune|savings|outcomes`."""
+"""`salesctl costs` (the report) and `costs export|prune|savings|outcomes|reconcile`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
 from salesctl.cli._state import MAX_ROW_ID
+from salesctl.cli.budget import UnknownOnUsageError
 from salesctl.cli.maintenance import flush_command
 
 if TYPE_CHECKING:
@@ -283,6 +284,90 @@ def outcomes(
         print_json(report)
         return
     out().print(render_outcomes(report))
+
+
+@app.command("reconcile", cls=UnknownOnUsageError)
+def reconcile(
+    file: str = typer.Argument(..., help="The billed file: generic CSV or a provider export."),
+    provider: str | None = typer.Option(None, "--provider", help="Compare this provider only."),
+    since: str | None = typer.Option(None, "--since", help="First day (default: the file's)."),
+    until: str | None = typer.Option(None, "--until", help="Last day (default: the file's)."),
+    tolerance: str = typer.Option(
+        "0.01", "--tolerance", help="Allowed difference per cell: USD (0.01) or 1% of billed."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print every cell as JSON."),
+) -> None:
+    """Compare tracked costs with a provider's bill, per day x provider x model.
+
+    FILE is a CSV with the header date,provider,model,cost_usd (days in the configured time
+    zone), or a provider's export: Anthropic's cost report, OpenAI's organization costs,
+    OpenRouter's activity, Google Cloud's billing export (days in UTC). Differences are
+    listed largest first. Exit 0 when every cell is within the tolerance, 1 when not, 3 when
+    the file cannot be read or the comparison cannot be made.
+
+    Example:
+        salesctl costs reconcile invoice-2025-01.csv
+        salesctl costs reconcile cost_report.json --tolerance 1% --json
+    """
+    from salesctl.config import canonical_provider, get_settings
+    from salesctl.errors import ConfigError, SalesctlError
+    from salesctl.reports.invoice_formats import read_invoice
+    from salesctl.reports.reconcile import (
+        CannotReconcile,
+        ReconcileRequest,
+        parse_tolerance,
+        window_days,
+    )
+
+    with _runtime.user_errors():
+        try:
+            settings = get_settings()
+            request = ReconcileRequest(
+                provider=canonical_provider(provider) if provider else None,
+                since=since,
+                until=until,
+                tolerance=parse_tolerance(tolerance),
+            )
+            invoice = read_invoice(file, timezone=settings.timezone)
+            window_days(invoice, request)
+        except ConfigError as exc:
+            raise CannotReconcile(f"--provider: {exc}" if provider else str(exc)) from None
+        except SalesctlError as exc:
+            if exc.exit_code == 3:
+                raise
+            raise CannotReconcile(str(exc)) from None
+    result = _runtime.run_unconnected(lambda: _reconcile(settings, invoice, request))
+    if json_output:
+        print_json(result)
+    else:
+        from salesctl.reports.render import render_reconciliation
+
+        out().print(render_reconciliation(result))
+    raise typer.Exit(result.exit_code)
+
+
+async def _reconcile(settings, invoice, request):  # type: ignore[no-untyped-def]
+    """The comparison; any failure to make it (database, window) is exit 3."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from salesctl.db.session import describe_db_error
+    from salesctl.errors import SalesctlError
+    from salesctl.reports.reconcile import CannotReconcile, reconcile
+
+    try:
+        runtime = await _runtime.open_runtime(settings)
+    except SalesctlError as exc:
+        raise CannotReconcile(str(exc)) from None
+    try:
+        return await reconcile(runtime.engine, invoice, request)
+    except (SQLAlchemyError, OSError) as exc:
+        raise CannotReconcile(f"database error: {describe_db_error(exc)}") from None
+    except SalesctlError as exc:
+        if exc.exit_code == 3:
+            raise
+        raise CannotReconcile(str(exc)) from None
+    finally:
+        await runtime.aclose()
 
 
 app.command("flush")(flush_command)

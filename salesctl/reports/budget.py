@@ -1,4 +1,5 @@
-"""`budget check`: spend against daily/monthly budgets, spikes, and notify-once alert state.
+"""`budget check`: spend against daily/monthly budgets, the forecast, spikes, and notify-once
+alert state (the forecast and spike rules are in `forecast`).
 
 Severity follows the monitoring-plugin convention (exit 0 info, 1 warning, 2 critical, 3
 unknown). Each threshold crossing is recorded in `budget_alerts` per (scope, threshold, period)
@@ -24,6 +25,7 @@ from salesctl.reports.filters import (
     month_start,
     verify_agents,
 )
+from salesctl.reports.forecast import Anomaly, Forecast, anomalies, forecast, read_pattern
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -34,7 +36,6 @@ EXIT_CODES: dict[str, int] = SEVERITY_RANK
 DEFAULT_WARN_AT = (80.0,)
 SPIKE_FACTOR = Decimal(3)
 BASELINE_DAYS = 7
-MIN_BASELINE_DAYS = 3
 NOTIFY_TIMEOUT_S = 10.0
 
 
@@ -58,19 +59,6 @@ class BudgetStatus:
 
 
 @dataclass(frozen=True, slots=True)
-class SpikeStatus:
-    """Today against the trailing daily average (days with spend only)."""
-
-    scope: str
-    period: str
-    today_usd: Decimal
-    baseline_avg_usd: Decimal | None
-    baseline_days: int
-    factor: Decimal
-    is_spike: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Alert:
     """A crossing not notified before: one `budget_alerts` row."""
 
@@ -85,7 +73,8 @@ class BudgetCheck:
     severity: Severity
     summary: str
     budgets: list[BudgetStatus]
-    spike: SpikeStatus | None
+    forecast: Forecast
+    anomalies: list[Anomaly]
     agent: str | None
     timezone: str
     warn_at: list[float]
@@ -125,6 +114,21 @@ def parse_usd(text: str | None, flag: str) -> Decimal | None:
         raise InvalidInput(f"{flag} {text!r} is not an amount in USD (e.g. {flag} 10)") from None
     if not value.is_finite() or value <= 0:
         raise InvalidInput(f"{flag} {text!r} must be a positive amount in USD")
+    return value
+
+
+def parse_factor(text: str | None, flag: str = "--spike-factor") -> Decimal | None:
+    """A spike factor above 1 (`3`, `2.5`, `3x`)."""
+    from decimal import InvalidOperation
+
+    if text is None or text == "":
+        return None
+    try:
+        value = Decimal(str(text).strip().rstrip("xX"))
+    except InvalidOperation:
+        raise InvalidInput(f"{flag} {text!r} is not a number (e.g. {flag} 3)") from None
+    if not value.is_finite() or value <= 1:
+        raise InvalidInput(f"{flag} {text!r} must be above 1 (spend that many times the usual)")
     return value
 
 
@@ -200,7 +204,7 @@ async def daily_spend(
 async def check_budgets(
     session: AsyncSession, request: BudgetRequest, *, now: datetime | None = None
 ) -> BudgetCheck:
-    """Spend today and this month (local days) against the budgets, and the spike check."""
+    """Spend today and this month (local days) against the budgets, the forecast, spikes."""
     now = now or datetime.now(UTC)
     zone = load_zone(request.timezone)
     today = local_date(now, zone)
@@ -245,33 +249,51 @@ async def check_budgets(
                 unpriced_requests=sum(per_day[d][2] for d in covered),
             )
         )
-    baseline = [per_day[today - timedelta(days=i)][0] for i in range(1, BASELINE_DAYS + 1)]
-    with_spend = [b for b in baseline if b > 0]
-    today_spend = per_day[today][0]
-    average = sum(with_spend, Decimal(0)) / len(with_spend) if with_spend else None
-    is_spike = (
-        len(with_spend) >= MIN_BASELINE_DAYS
-        and average is not None
-        and today_spend > request.spike_factor * average
+    history = sum(
+        1 for i in range(1, BASELINE_DAYS + 1) if per_day[today - timedelta(days=i)][0] > 0
     )
-    spike = SpikeStatus(
-        scope=prefix + "spike",
-        period=today.isoformat(),
-        today_usd=today_spend.normalize() if today_spend else Decimal(0),
-        baseline_avg_usd=(average.quantize(Decimal("1e-10")).normalize() if average else None)
-        if len(with_spend) >= MIN_BASELINE_DAYS
-        else None,
-        baseline_days=len(with_spend),
+    pattern = await read_pattern(session, filters, now=now)
+    spent_today = per_day[today][0]
+    spent_month = sum((per_day[d][0] for d in days if d >= month_start(today)), Decimal(0))
+    outlook = forecast(
+        pattern,
+        zone=zone,
+        today=today,
+        spent_today=spent_today,
+        spent_month=spent_month,
+        monthly_budget=request.monthly_usd,
+    )
+    found = anomalies(
+        pattern,
+        zone=zone,
+        today=today,
+        spent_today=spent_today,
+        history_days=history,
         factor=request.spike_factor,
-        is_spike=is_spike,
+        prefix=prefix,
     )
-    ranks = [SEVERITY_RANK[b.severity] for b in budgets] + ([1] if is_spike else [])
+    if any(a.is_spike for a in found):  # rare: read again per agent and model, to name them
+        pattern = await read_pattern(session, filters, now=now, by_key=True)
+        found = anomalies(
+            pattern,
+            zone=zone,
+            today=today,
+            spent_today=spent_today,
+            history_days=history,
+            factor=request.spike_factor,
+            prefix=prefix,
+        )
+    ranks = [SEVERITY_RANK[b.severity] for b in budgets]
+    ranks += [1 for a in found if a.is_spike]
+    if outlook.crosses_at is not None:
+        ranks.append(1)  # the forecast reaches the monthly budget before the spend does
     severity: Severity = ("info", "warning", "critical")[max(ranks, default=0)]  # type: ignore[assignment]
     check = BudgetCheck(
         severity=severity,
         summary="",
         budgets=budgets,
-        spike=spike,
+        forecast=outlook,
+        anomalies=found,
         agent=request.agent,
         timezone=request.timezone,
         warn_at=list(request.warn_at),
@@ -296,6 +318,10 @@ def summary_line(check: BudgetCheck) -> str:
         if status.severity != "info":
             reached = max(t for t in status.crossed) if status.crossed else 100
             text += f", over {reached}%"
+        if name == "monthly":
+            text += f"; forecast {_money(check.forecast.month_end_usd)}"
+            if check.forecast.crosses_at is not None:
+                text += f", crossing {_local(check.forecast.crosses_at, check.timezone)}"
         text += ")"
         if status.unpriced_requests:
             text += f" +{status.unpriced_requests} unpriced call(s)"
@@ -305,16 +331,34 @@ def summary_line(check: BudgetCheck) -> str:
             f"{name}_usd={_plain(status.spend_usd)};{_plain(budget * Decimal(warn) / 100)};"
             f"{_plain(budget)};0"
         )
-    spike = check.spike
-    if spike is not None and spike.is_spike and spike.baseline_avg_usd:
-        ratio = spike.today_usd / spike.baseline_avg_usd
-        parts.append(
-            f"spike: today {_money(spike.today_usd)} is {ratio:.1f}x the "
-            f"{spike.baseline_days}-day average {_money(spike.baseline_avg_usd)}"
-        )
+        if name == "monthly":
+            perf.append(
+                f"monthly_forecast_usd={_plain(check.forecast.month_end_usd)};;{_plain(budget)};0"
+            )
+    for anomaly in check.anomalies:
+        if anomaly.is_spike:
+            parts.append("spike: " + spike_text(anomaly))
     body = "; ".join(parts) if parts else "no budget set"
     line = f"BUDGET {check.severity.upper()} - {body}"
     return line + (" | " + " ".join(perf) if perf else "")
+
+
+def spike_text(anomaly: Anomaly) -> str:
+    """`last hour $5.20 is 8.1x the usual $0.64 (marketing on claude:claude-sonnet-4-5)`."""
+    usual = anomaly.usual_usd or Decimal(0)
+    ratio = anomaly.spend_usd / usual if usual else Decimal(0)
+    what = "last hour" if anomaly.window == "last_hour" else "today"
+    text = f"{what} {_money(anomaly.spend_usd)} is {ratio:.1f}x the usual {_money(usual)}"
+    if anomaly.window == "today":
+        text += " by this time"
+    driver = anomaly.driver
+    if driver is not None:
+        text += f" ({driver.agent_type} on {driver.provider}:{driver.model})"
+    return text
+
+
+def _local(instant: datetime, zone_name: str) -> str:
+    return instant.astimezone(load_zone(zone_name)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _plain(value: Decimal) -> str:
@@ -341,20 +385,30 @@ def alerts_for(check: BudgetCheck) -> list[Alert]:
                     ),
                 )
             )
-    spike = check.spike
-    if spike is not None and spike.is_spike:
-        alerts.append(
-            Alert(
-                scope=spike.scope,
-                threshold_pct=int(spike.factor * 100),
-                period=spike.period,
-                message=(
-                    f"{spike.scope}: today's spend {_money(spike.today_usd)} is over "
-                    f"{spike.factor}x the trailing daily average "
-                    f"{_money(spike.baseline_avg_usd or Decimal(0))}"
-                ),
+        crosses_at = check.forecast.crosses_at
+        if status.scope.endswith("monthly") and crosses_at is not None:
+            alerts.append(
+                Alert(
+                    scope=f"{status.scope}-forecast",
+                    threshold_pct=100,
+                    period=status.period,
+                    message=(
+                        f"{status.scope} spend is forecast to reach {_money(status.budget_usd)} "
+                        f"around {_local(crosses_at, check.timezone)} "
+                        f"({_money(check.forecast.month_end_usd)} by the end of {status.period})"
+                    ),
+                )
             )
-        )
+    for anomaly in check.anomalies:
+        if anomaly.is_spike:
+            alerts.append(
+                Alert(
+                    scope=anomaly.scope,
+                    threshold_pct=int(anomaly.factor * 100),
+                    period=anomaly.period,
+                    message=f"{anomaly.scope}: {spike_text(anomaly)}",
+                )
+            )
     return alerts
 
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from salesctl.reports.budget import BudgetCheck
     from salesctl.reports.costs import CostReport, TimePoint
     from salesctl.reports.outcomes import OutcomeReport, OutcomeRow
+    from salesctl.reports.reconcile import Reconciliation
     from salesctl.reports.savings import SavingsReport
 
 BAR_WIDTH = 40
@@ -317,15 +318,34 @@ def render_budget_check(check: BudgetCheck) -> RenderableType:
             status.severity,
         )
     parts: list[RenderableType] = [table]
-    if check.spike is not None:
-        s = check.spike
-        baseline = (
-            f"trailing average {usd(s.baseline_avg_usd)} over {s.baseline_days} day(s)"
-            if s.baseline_avg_usd is not None
-            else f"no baseline yet ({s.baseline_days} of 3 days with spend)"
+    forecast = check.forecast
+    crossing = (
+        f"; crosses the monthly budget {_when(forecast.crosses_at, check.timezone)}"
+        if forecast.crosses_at
+        else ""
+    )
+    parts.append(
+        Text(
+            f"Forecast: {usd(forecast.day_end_usd)} by the end of today, "
+            f"{usd(forecast.month_end_usd)} by the end of the month{crossing}"
+        )
+    )
+    for anomaly in check.anomalies:
+        what = "Last hour" if anomaly.window == "last_hour" else "Today so far"
+        usual = (
+            f"usually {usd(anomaly.usual_usd)}"
+            if anomaly.usual_usd is not None
+            else f"no baseline yet ({anomaly.history_days} of 3 days with spend)"
+        )
+        driver = anomaly.driver
+        by = (
+            f", driven by {driver.agent_type} on {driver.provider}:{driver.model}" if driver else ""
         )
         parts.append(
-            Text(f"Today {usd(s.today_usd)}; {baseline}" + (" — SPIKE" if s.is_spike else ""))
+            Text(
+                f"{what} {usd(anomaly.spend_usd)}; {usual}"
+                + (f" — SPIKE{by}" if anomaly.is_spike else "")
+            )
         )
     return Group(*parts)
 
@@ -411,5 +431,59 @@ def render_outcomes(report: OutcomeReport) -> RenderableType:
         *(Text(f"{name}: {meaning}", style="dim") for name, meaning in report.definitions.items()),
     ]
     for note in report.notes:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
+
+
+def render_reconciliation(result: Reconciliation) -> RenderableType:
+    """The cells outside the tolerance, largest difference first, then the totals line."""
+    from rich.console import Group
+    from rich.text import Text
+
+    from salesctl.reports.reconcile import headline, totals
+
+    outside = [c for c in result.cells if not c.within_tolerance]
+    parts: list[RenderableType] = []
+    if outside:
+        table = _table(
+            f"Tracked vs billed ({result.format}, days in {result.timezone})",
+            "date",
+            "model",
+            "tracked",
+            "billed",
+            "difference",
+            right=("tracked", "billed", "difference"),
+            nowrap=("date", "model"),
+        )
+        for cell in outside:
+            tracked = usd(cell.tracked_usd)
+            if cell.unpriced_requests:
+                tracked += f" +{cell.unpriced_requests}?"
+            if cell.estimated_requests:
+                tracked += f" ~{cell.estimated_requests}"
+            table.add_row(
+                cell.date,
+                f"{cell.provider}:{cell.model}",
+                tracked,
+                usd(cell.billed_usd),
+                usd(cell.difference_usd),
+            )
+        parts.append(table)
+        legend = [
+            text
+            for shown, text in (
+                (
+                    any(c.unpriced_requests for c in outside),
+                    "+N? N unpriced calls (not in tracked)",
+                ),
+                (any(c.estimated_requests for c in outside), "~N N calls with an estimated cost"),
+            )
+            if shown
+        ]
+        if legend:
+            parts.append(Text("; ".join(legend), style="dim"))
+    parts.append(Text(headline(result), style="yellow" if outside else "green"))
+    parts.append(Text(totals(result)))
+    for note in result.notes:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)

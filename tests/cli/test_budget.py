@@ -183,19 +183,71 @@ def test_an_unreachable_webhook_times_out_and_is_reported(db_env: str) -> None:
     assert "failed" in err
 
 
+def in_the_last_hour() -> datetime:
+    """An instant surely inside both today (UTC) and the last hour, whenever the test runs."""
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(midnight, now - timedelta(hours=1))
+    return start + (now - start) / 2
+
+
 def test_a_spike_needs_three_earlier_days_with_spend(db_env: str) -> None:
-    noon = today_at().replace(hour=12) - timedelta(days=1)
-    for days_ago in (0, 1):
-        spend(db_env, "0.10", when=noon - timedelta(days=days_ago))
-    spend(db_env, "1.00")
+    recent = in_the_last_hour()
+    for days_ago in (1, 2):
+        spend(db_env, "0.10", when=recent - timedelta(days=days_ago))
+    spend(db_env, "1.00", when=recent)
     code, out, _ = check("--daily", "100")
     assert (code, "spike" in out) == (0, False)  # two days are no baseline yet
 
-    spend(db_env, "0.10", when=noon - timedelta(days=2))
+    spend(db_env, "0.10", when=recent - timedelta(days=3))
     code, out, _ = check("--daily", "100")
     assert code == 1
-    assert "BUDGET WARNING" in out
-    assert "spike: today $1.00 is 10.0x the 3-day average $0.10" in out
+    assert out.startswith("BUDGET WARNING - daily $1.00 of $100.00 (1.0%); spike: last hour $1.00")
+    assert (
+        "spike: last hour $1.00 is 23.3x the usual $0.042857 "
+        "(marketing on claude:claude-sonnet-4-5)"
+    ) in out
+    assert check("--daily", "100", "--spike-factor", "30")[0] == 0
+
+
+def test_json_carries_the_forecast_and_the_anomalies(db_env: str) -> None:
+    spend(db_env, "5")
+    code, out, _ = check("--daily", "100", "--monthly", "100000", "--json")
+    assert code == 0
+    result = json.loads(out, parse_float=Decimal)
+    forecast = result["forecast"]
+    assert set(forecast) == {"day_end_usd", "month_end_usd", "crosses_at"}
+    assert forecast["day_end_usd"] >= 5
+    assert forecast["month_end_usd"] >= forecast["day_end_usd"]
+    assert forecast["crosses_at"] is None
+    assert [a["window"] for a in result["anomalies"]] == ["last_hour", "today"]
+    assert all(a["usual_usd"] is None for a in result["anomalies"])  # no history yet
+
+
+def test_a_forecast_over_the_monthly_budget_warns_before_the_spend_does(db_env: str) -> None:
+    # $1 in every hour of the week before today: each hour left this month adds to the forecast.
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    week = [
+        make_call(cost_usd="1", timestamp=midnight - timedelta(minutes=30 + 60 * h))
+        for h in range(7 * 24)
+    ]
+    on_db(db_env, lambda engine: insert_calls(engine, week))
+    spend(db_env, "5")
+    code, out, _ = check("--monthly", "100000", "--json")
+    spent = json.loads(out, parse_float=Decimal)["budgets"][0]["spend_usd"]
+    budget = str(spent + Decimal("0.000001"))
+
+    code, out, _ = check("--monthly", budget, "--warn-at", "100", "--json")
+    result = json.loads(out, parse_float=Decimal)
+    assert result["budgets"][0]["severity"] == "info"  # the spend alone is under the budget
+    assert result["forecast"]["crosses_at"] is not None
+    assert result["forecast"]["month_end_usd"] > Decimal(budget)
+    assert (code, result["severity"]) == (1, "warning")
+    code, out, _ = check("--monthly", budget, "--warn-at", "100")
+    assert code == 1
+    assert out.startswith("BUDGET WARNING - monthly $")
+    assert "; forecast $" in out
+    assert ", crossing 20" in out
 
 
 def test_an_agent_budget_counts_only_that_agent(db_env: str) -> None:
@@ -234,6 +286,7 @@ def test_an_uninitialised_database_is_unknown() -> None:
         ((), "no budget to check"),
         (("--daily", "1", "--agent", "markting"), "did you mean 'marketing'"),
         (("--daily", "1", "--bogus"), "No such option"),
+        (("--daily", "1", "--spike-factor", "1"), "must be above 1"),
     ],
 )
 def test_bad_input_is_unknown_with_one_clear_line(

@@ -180,6 +180,20 @@ CATALOGUE: list[Bad] = [
     bad("costs prune", "--older-than", "soon", says="--older-than"),
     bad("costs prune", "--older-than", "2999-01-01", says="future"),
     bad("costs savings", "--since", "2025-02-30", says="--since"),
+    # `costs reconcile` documents exit 3 when the file cannot be read (1 means differences).
+    bad("costs reconcile", "{missing}", code=UNKNOWN, says="cannot read"),
+    bad("costs reconcile", "{directory}", code=UNKNOWN, says="cannot read"),
+    bad("costs reconcile", "{binary}", code=UNKNOWN, says="not UTF-8"),
+    bad("costs reconcile", "{utf16}", code=UNKNOWN, says="not UTF-8"),
+    bad("costs reconcile", "{latin1}", code=UNKNOWN, says="not UTF-8"),
+    bad("costs reconcile", "{empty}", code=UNKNOWN, says="empty"),
+    bad("costs reconcile", "{wrong_headers}", code=UNKNOWN, says="date,provider,model,cost_usd"),
+    bad("costs reconcile", "{ragged}", code=UNKNOWN, says="unrecognised columns"),
+    bad("costs reconcile", "{huge_text}", code=UNKNOWN, says="not a CSV file"),
+    bad(
+        "costs reconcile", "{wrong_headers}", "--tolerance", "-1", code=UNKNOWN, says="--tolerance"
+    ),
+    bad("costs reconcile", "{wrong_headers}", "--provider", SQL, code=UNKNOWN, says="provider"),
     bad("costs outcomes", "--until", "2025-01-01", "--since", "2025-06-01", says="--until"),
     # `budget check` documents exit 3 (UNKNOWN) for anything that stops it judging spend.
     bad("budget check", "--daily", "-5", code=UNKNOWN, says="--daily"),
@@ -195,6 +209,7 @@ CATALOGUE: list[Bad] = [
         says="--notify",
     ),
     bad("budget check", "--daily", "10", "--agent", SQL, code=UNKNOWN, says="agent"),
+    bad("budget check", "--daily", "10", "--spike-factor", "0.5", code=UNKNOWN, says="above 1"),
     # --- database, maintenance, serving
     bad("db upgrade", "no_such_revision"),
     bad("db downgrade", "no_such_revision"),

@@ -98,6 +98,7 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("costs export", ["costs", "export", "--format", "jsonl"], [], 0),
     ("costs savings", ["costs", "savings"], [], 0),
     ("costs outcomes", ["costs", "outcomes", "--json"], [], 0),
+    ("costs reconcile", ["costs", "reconcile", "{invoice}"], [], None),
     ("costs flush", ["costs", "flush"], [], 0),
     ("costs prune", ["costs", "prune", "--older-than", "90d"], [], 0),
     ("budget check", ["budget", "check", "--daily", "10", "--details"], [], 0),
@@ -207,6 +208,8 @@ def test_no_command_shows_or_stores_an_api_key(
     csv.write_text(CSV)
     transcript = tmp_path / "call.txt"
     transcript.write_text(TRANSCRIPT)
+    invoice = tmp_path / "invoice.csv"
+    invoice.write_text("date,provider,model,cost_usd\n2025-01-15,claude,claude-sonnet-4-5,1.5\n")
     seen: list[str] = []
     runner = CliRunner()
     with caplog.at_level(logging.DEBUG):
@@ -214,7 +217,7 @@ def test_no_command_shows_or_stores_an_api_key(
             secret_env.reset()
             for fault in faults:
                 secret_env.fail_next(**fault)
-            argv = [a.format(csv=csv, transcript=transcript) for a in args]
+            argv = [a.format(csv=csv, transcript=transcript, invoice=invoice) for a in args]
             get_settings.cache_clear()
             result = runner.invoke(app, argv, catch_exceptions=True)
             seen += [result.stdout, result.stderr]
