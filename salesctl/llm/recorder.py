@@ -20,9 +20,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from salesctl.errors import ProviderError
+from salesctl.llm.billing import Billed, answered_usage, unanswered_prompts, unanswered_usage
 from salesctl.llm.pricing import Price, PriceBook
 from salesctl.llm.tracking import TrackingRecord
-from salesctl.llm.types import LLMResult, ProviderRequest, ProviderResponse, ToolCall
+from salesctl.llm.types import LLMResult, ProviderRequest, ProviderResponse, ToolCall, Usage
 
 if TYPE_CHECKING:
     from salesctl.errors import BudgetExceeded
@@ -50,6 +51,8 @@ class Attempt:
     """Answer text received so far (streams)."""
     simulated: bool = False
     """The provider adapter says it talks to the simulator."""
+    sent: bool = False
+    """The provider call has begun: from here on, the provider may have served something."""
 
     @property
     def choice(self) -> str:
@@ -62,6 +65,7 @@ class Attempt:
     def start_clock(self) -> None:
         """The provider call begins now (after the adapter's warm-up)."""
         self.clock = time.perf_counter()
+        self.sent = True
 
     def elapsed_ms(self) -> int:
         return round((time.perf_counter() - self.clock) * 1000)
@@ -86,19 +90,13 @@ class Recorder:
 
     def answer(self, attempt: Attempt, response: ProviderResponse) -> TrackingRecord:
         """A provider's answer (complete, or a stream that ended properly)."""
-        if response.usage_reported or response.reported_cost_usd is not None:
-            price = self.prices.price_of(
-                response.usage,
-                attempt.provider_id,
-                response.model,
-                attempt.started,
-                reported_cost_usd=response.reported_cost_usd,
-            )
-        else:
-            price = self._usage_missing(attempt.provider_id, response.model)
+        billed = answered_usage(attempt.request, response)
+        if not response.usage_reported:
+            self._warn_usage_missing(attempt.provider_id, response.model)
         record = self._base(attempt, model=response.model)
         record.completion_text = self._stored(_completion_text(response))
-        self._priced(record, response, price)
+        extra = unanswered_prompts(attempt.request, response.unanswered)
+        self._price(record, attempt, billed, response.reported_cost_usd, extra)
         record.latency_ms = attempt.elapsed_ms()
         record.attempts = response.attempts
         record.simulated = response.simulated
@@ -113,11 +111,14 @@ class Recorder:
             attempt.provider_id,
             answer.model,
             attempt.started,
+            configured=attempt.model,
             reported_cost_usd=answer.reported_cost_usd,
         )
         record = self._base(attempt, model=response.model)
         record.completion_text = self._stored(_completion_text(response))
-        self._priced(record, response, Price(Decimal(0), saved.source))
+        self._count(record, answer.usage)
+        record.cost_usd = Decimal(0)
+        record.price_source = saved.source
         record.saved_usd = saved.cost_usd
         record.latency_ms = attempt.elapsed_ms()
         record.cache_hit = True
@@ -126,7 +127,13 @@ class Recorder:
         return record
 
     def failure(self, attempt: Attempt, exc: BaseException) -> TrackingRecord:
-        """An attempt that raised: a provider error, a cut stream, a cancellation."""
+        """An attempt that raised: a provider error, a cut stream, a timeout, a cancellation.
+
+        What the provider was served is priced, estimated where it reported nothing: a cut
+        stream, a stream ended without usage, a call cancelled or timed out in flight, and
+        the attempts the adapter counted as unanswered (`ProviderError.unanswered`). A failure
+        the provider did not serve (an error status, no connection) costs None.
+        """
         record = self._base(attempt, model=attempt.model)
         record.status = "error"
         record.error_type = error_type(exc)
@@ -138,20 +145,20 @@ class Recorder:
         record.simulated = bool(getattr(exc, "simulated", False) or attempt.simulated)
         text = attempt.text
         partial: ProviderResponse | None = getattr(exc, "partial", None)
-        if isinstance(partial, ProviderResponse) and partial.usage_reported:
-            usage = partial.usage
+        if not isinstance(partial, ProviderResponse):
+            partial = None
+        if partial is not None:
             record.model = partial.model or attempt.model
             record.simulated = record.simulated or partial.simulated
             text = partial.text or text
-            if usage.prompt_tokens or usage.output_tokens:
-                price = self.prices.price_of(
-                    usage,
-                    attempt.provider_id,
-                    record.model,
-                    attempt.started,
-                    reported_cost_usd=partial.reported_cost_usd,
-                )
-                self._priced(record, partial, price)
+        unanswered = exc.unanswered if isinstance(exc, ProviderError) else 0
+        extra = unanswered_prompts(attempt.request, unanswered)
+        if attempt.sent and _served_this_attempt(exc, partial):
+            billed = unanswered_usage(attempt.request, partial, text)
+            reported = partial.reported_cost_usd if partial is not None else None
+            self._price(record, attempt, billed, None if billed.estimated else reported, extra)
+        elif attempt.sent and extra is not None:
+            self._price(record, attempt, Billed(Usage(), estimated=True), None, extra)
         record.completion_text = self._stored(text) if text else None
         return record
 
@@ -191,6 +198,7 @@ class Recorder:
             saved_usd=record.saved_usd,
             price_source=record.price_source,
             simulated=record.simulated,
+            cost_estimated=record.cost_estimated,
             extra={"attempts": record.attempts, "unpriced": record.unpriced},
         )
 
@@ -213,35 +221,87 @@ class Recorder:
             user_id=config.user_id,
             provider=attempt.provider_id,
             model=model,
+            configured_model=attempt.model,
             prompt_text=self._stored(call.prompt_text),
             prompt_complexity=call.decision.complexity if call.decision is not None else None,
             routing=routing,
         )
 
+    def _price(
+        self,
+        record: TrackingRecord,
+        attempt: Attempt,
+        billed: Billed,
+        reported_cost_usd: Decimal | None,
+        extra: Usage | None = None,
+    ) -> None:
+        """Count and price `billed` (plus the `extra` estimated for attempts the provider
+        never answered) on the record's served model, asked for as the configured one."""
+        price = self._price_of(attempt, record.model, billed.usage, reported_cost_usd)
+        usage, cost, unpriced = billed.usage, price.cost_usd, price.unpriced
+        if extra is not None:
+            more = self._price_of(attempt, record.model, extra, None)
+            usage = _added(usage, extra)
+            cost = None if cost is None or more.cost_usd is None else cost + more.cost_usd
+            unpriced = unpriced or more.unpriced
+        self._count(record, usage)
+        record.cost_usd = cost
+        record.price_source = price.source
+        record.unpriced = unpriced
+        record.cost_estimated = billed.estimated or extra is not None
+
+    def _price_of(
+        self, attempt: Attempt, model: str, usage: Usage, reported_cost_usd: Decimal | None
+    ) -> Price:
+        return self.prices.price_of(
+            usage,
+            attempt.provider_id,
+            model,
+            attempt.started,
+            configured=attempt.model,
+            reported_cost_usd=reported_cost_usd,
+        )
+
     @staticmethod
-    def _priced(record: TrackingRecord, response: ProviderResponse, price: Price) -> None:
-        usage = response.usage
+    def _count(record: TrackingRecord, usage: Usage) -> None:
         record.prompt_tokens = usage.prompt_tokens
         record.completion_tokens = usage.output_tokens
         record.cache_read_tokens = usage.cache_read_tokens
         record.cache_write_tokens = usage.cache_write_tokens
-        record.cost_usd = price.cost_usd
-        record.price_source = price.source
-        record.unpriced = price.unpriced
+        record.cache_write_1h_tokens = usage.cache_write_1h_tokens
+        record.reasoning_tokens = usage.reasoning_tokens
 
     def _stored(self, text: str | None) -> str | None:
         return None if text is None else self._store_text(text)
 
-    def _usage_missing(self, provider_id: str, model: str) -> Price:
-        """An answer without a usage report: its cost is unknown, never zero."""
+    def _warn_usage_missing(self, provider_id: str, model: str) -> None:
         key = f"{provider_id}:{model}"
         if key not in self._usage_warned:
             self._usage_warned.add(key)
             self._warn(
                 f"{key!r} answered without reporting token usage; "
-                "the call is tracked with cost unknown"
+                "its calls are tracked with an estimated cost"
             )
-        return Price(None, "unknown")
+
+
+def _added(usage: Usage, more: Usage) -> Usage:
+    return Usage(
+        input_tokens=usage.input_tokens + more.input_tokens,
+        output_tokens=usage.output_tokens + more.output_tokens,
+        cache_read_tokens=usage.cache_read_tokens + more.cache_read_tokens,
+        cache_write_tokens=usage.cache_write_tokens + more.cache_write_tokens,
+        cache_write_1h_tokens=usage.cache_write_1h_tokens + more.cache_write_1h_tokens,
+        reasoning_tokens=usage.reasoning_tokens + more.reasoning_tokens,
+    )
+
+
+def _served_this_attempt(exc: BaseException, partial: ProviderResponse | None) -> bool:
+    """Whether the failed attempt itself was served, beyond the attempts the adapter counted
+    as unanswered: a stream cut midway (its partial answer) or ended without its usage
+    report, or the caller cancelling or timing out while the request was in flight."""
+    if isinstance(exc, ProviderError):
+        return partial is not None or exc.error_type == "incomplete_stream"
+    return isinstance(exc, asyncio.CancelledError | GeneratorExit | TimeoutError)
 
 
 def error_type(exc: BaseException) -> str:

@@ -57,15 +57,16 @@ def test_gemini_prices_and_its_long_prompt_tier() -> None:
     )
 
 
-def test_deepseek_is_priced_by_time_of_day() -> None:
-    # OpenRouter does not list deepseek-reasoner under its own name, so the vendor's prices
-    # apply: 00:30–16:30 UTC $0.55 in / $0.14 cached / $2.19 out, otherwise $0.135/$0.035/$0.55.
+def test_openrouter_is_never_priced_from_another_vendors_table() -> None:
+    # OpenRouter does not list deepseek-reasoner under its own name. DeepSeek's direct table
+    # does (with time-of-day prices), but OpenRouter does not bill by it: unpriced.
     usage = Usage(input_tokens=1000, output_tokens=200, cache_read_tokens=500)
-    peak = price_of(usage, "openrouter", "deepseek/deepseek-reasoner", NOON.replace(hour=10))
-    off_peak = price_of(usage, "openrouter", "deepseek/deepseek-reasoner", NOON.replace(hour=20))
-    assert peak.cost_usd == per_mtok((1000, "0.55"), (500, "0.14"), (200, "2.19"))
-    assert off_peak.cost_usd == per_mtok((1000, "0.135"), (500, "0.035"), (200, "0.55"))
-    assert off_peak.cost_usd == Decimal("0.0002625")
+    warnings: list[str] = []
+    book = PriceBook(warn=warnings.append)
+    price = book.price_of(usage, "openrouter", "deepseek/deepseek-reasoner", NOON)
+    assert (price.cost_usd, price.source) == (None, "unknown")
+    assert book.prices_for("openrouter", "deepseek/deepseek-reasoner", NOON) is None
+    assert "'openrouter:deepseek/deepseek-reasoner'" in warnings[0]
 
 
 def test_historic_prices_apply_at_the_calls_own_timestamp() -> None:
@@ -149,7 +150,11 @@ def test_unknown_model_is_unpriced_never_zero_and_warned_about_once() -> None:
         ("cerebras", "llama3.1-8b", ("cerebras", "llama3.1-8b")),
         ("openai", "gpt-4o-mini", ("openai", "gpt-4o-mini")),
         ("openrouter", "deepseek/deepseek-chat", ("openrouter", "deepseek/deepseek-chat")),
-        ("openrouter", "deepseek/deepseek-reasoner", ("deepseek", "deepseek-reasoner")),
+        (
+            "openrouter",
+            "deepseek/deepseek-chat-v3-0324",
+            ("openrouter", "deepseek/deepseek-chat-v3-0324"),
+        ),
     ],
 )
 def test_provider_ids_map_to_the_catalogue(
