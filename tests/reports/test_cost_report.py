@@ -74,8 +74,7 @@ async def test_report_equals_direct_sql_over_detail_rows(engine) -> None:
 
     [(estimated, estimated_cost)] = await direct(
         engine,
-        "SELECT count(*), sum(cost_usd) FROM ai_cost_tracking "
-        f"WHERE {where} AND cost_estimated",
+        f"SELECT count(*), sum(cost_usd) FROM ai_cost_tracking WHERE {where} AND cost_estimated",
         **window,
     )
     assert report.estimated_requests == estimated > 0
