@@ -8,7 +8,9 @@ rule prices it:
    else any model genai-prices lists as the same model (its snapshots and aliases: the
    override for `claude:claude-sonnet-4-5` prices `claude-sonnet-4-5-20250929` too);
 2. genai-prices' price for the served id, else for the configured id, under that provider
-   only (OpenRouter is priced by OpenRouter's own list, never by another vendor's);
+   only (OpenRouter is priced by OpenRouter's own list, never by another vendor's, and by
+   the model asked for first: it bills the model page requested, the served id only names
+   the version behind it);
 3. unknown: the cost is None, never zero, and the model is warned about once.
 
 A cost the provider reports itself (OpenRouter's `usage.cost`) wins over all of them. Prices
@@ -28,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from salesctl.llm.types import Usage
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from salesctl.config import PriceOverride, Settings
 
 PriceSource = Literal["provider-reported", "override", "genai-prices", "unknown"]
@@ -45,6 +49,10 @@ GENAI_PROVIDER: dict[str, str] = {
     "openai": "openai",
 }
 """salesctl provider id -> genai-prices provider id."""
+
+BILLED_AS_REQUESTED = frozenset({"openrouter"})
+"""Providers whose list price is the requested model's (the served id is looked up only when
+the requested one is not listed, e.g. an auto-router)."""
 
 log = logging.getLogger("salesctl.pricing")
 
@@ -229,7 +237,8 @@ class PriceBook:
                     f"{found[0].id}/{found[1].id}, as is the override's model)"
                 )
                 return Rule("override", matched, key, self.overrides[key])
-        for ref, which in ids:
+        listed = ids[::-1] if provider in BILLED_AS_REQUESTED else ids
+        for ref, which in listed:
             found = self._catalogue_model(provider, ref)
             if found is not None:
                 matched = f"genai-prices {found[0].id}/{found[1].id} ({which})"
@@ -553,6 +562,24 @@ def price_list(
                 or UnknownPrice(provider, snapshot, configured_model=model)
             )
     return PriceList(at=at, entries=entries)
+
+
+async def recent_served(engine: AsyncEngine) -> list[tuple[str, str, str]]:
+    """(provider, configured, served) model ids of the latest tracked calls."""
+    from salesctl.db.queries.tracking import recent_served_models
+    from salesctl.db.session import session_factory
+
+    async with session_factory(engine)() as session:
+        return await recent_served_models(session=session)
+
+
+async def price_list_with_served(
+    settings: Settings, engine: AsyncEngine, *, everything: bool = False
+) -> PriceList:
+    """`price_list` plus the model ids providers served for the configured ones in the
+    latest tracked calls, each priced by the rule its calls get."""
+    served = await recent_served(engine)
+    return price_list(settings, everything=everything, served=served)
 
 
 def price_of(

@@ -34,9 +34,10 @@ class Fault:
       slow          wait `delay` seconds, then answer normally.
       malformed     status 200 with a truncated JSON body (or, when streaming, a truncated event).
       cut_stream    a stream stops abruptly after `after_chunks` content chunks, or after
-                    `after_bytes` bytes of its body when given (mid-event, mid-character even);
-                    the chunked body is never terminated. A non-streaming body is cut short of
-                    its length (at `after_bytes`, else half way).
+                    `after_bytes` bytes of its body when given (negative: that many bytes
+                    before its end; mid-event, mid-character even); the chunked body is never
+                    terminated. A non-streaming body is cut short of its length (at
+                    `after_bytes`, else half way).
       wrong_content valid JSON that does not fit the requested schema / tool parameters.
       refused       close the connection without any response.
     """
@@ -126,8 +127,8 @@ def make_fault(
         raise ValueError("a status fault needs status=...")
     if times < 1:
         raise ValueError("times must be at least 1")
-    if after_bytes is not None and (kind != "cut_stream" or after_bytes < 0):
-        raise ValueError("after_bytes is the byte a cut_stream fault cuts at (0 or more)")
+    if after_bytes is not None and kind != "cut_stream":
+        raise ValueError("after_bytes is the byte a cut_stream fault cuts at")
     return Fault(
         kind=kind,  # type: ignore[arg-type]
         provider=provider,

@@ -51,6 +51,8 @@ class ServedCall:
     billed_prompt_tokens: int = 0
     billed_output_tokens: int = 0
     """Output billed, reasoning included."""
+    body: dict[str, Any] | None = None
+    """The JSON body of a whole (non-streamed) answer, as sent: what a usage extractor reads."""
 
     @property
     def prompt_tokens(self) -> int:

@@ -340,10 +340,13 @@ class Simulator:
                 h.send_bytes(200, data[: len(data) // 2], "application/json", rendered.headers)
             else:  # the body stops short of its Content-Length
                 assert fault is not None
-                cut = fault.after_bytes if fault.after_bytes is not None else len(data) // 2
+                cut = len(data) // 2 if fault.after_bytes is None else fault.after_bytes
+                cut = max(len(data) + cut, 0) if cut < 0 else cut
                 h.send_bytes(200, data, "application/json", rendered.headers, cut=cut)
             return
-        self._record(provider, req, rendered.model, 200, rendered.reported, kind, billed)
+        self._record(
+            provider, req, rendered.model, 200, rendered.reported, kind, billed, rendered.body
+        )
         h.send_bytes(200, data, "application/json", rendered.headers)
 
     def _send_stream(
@@ -398,6 +401,7 @@ class Simulator:
         reported: Reported | None,
         fault: str | None,
         billed: tuple[int, int, int],
+        body: dict[str, Any] | None = None,
     ) -> None:
         """One answered request; `billed` is (prompt, output, reasoning) it is charged for."""
         r = reported or Reported(0, 0)
@@ -420,6 +424,7 @@ class Simulator:
                 cache_write_1h_tokens=r.cache_write_1h_tokens,
                 billed_prompt_tokens=billed[0],
                 billed_output_tokens=billed[1] + billed[2],
+                body=body,
             )
         )
 
@@ -497,8 +502,10 @@ def _shaped(
 
 
 def _cut_at_byte(events: list[SseEvent], cut: int) -> tuple[list[SseEvent], bytes]:
-    """The events sent whole before byte `cut` of the stream body, and the start of the one
-    it cuts through (may be empty)."""
+    """The events sent whole before byte `cut` of the stream body (negative: counted from
+    its end), and the start of the one it cuts through (may be empty)."""
+    if cut < 0:
+        cut = max(sum(len(e.data) for e in events) + cut, 0)
     whole: list[SseEvent] = []
     offset = 0
     for event in events:
