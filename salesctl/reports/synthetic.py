@@ -200,6 +200,9 @@ def make_call(
         "attempts": 1,
         "simulated": True,
         "cost_estimated": cost_estimated and cost is not None,
+        "configured_model": None,
+        "cache_write_1h_tokens": 0,
+        "reasoning_tokens": 0,
     }
     row.update(extra)
     return row
