@@ -53,6 +53,8 @@ class PriceOverride(BaseModel):
     output_per_mtok: Decimal = Field(ge=0)
     cache_read_per_mtok: Decimal | None = Field(None, ge=0)
     cache_write_per_mtok: Decimal | None = Field(None, ge=0)
+    cache_write_1h_per_mtok: Decimal | None = Field(None, ge=0)
+    """One-hour cache writes (Anthropic); unset: the cache write price."""
 
 
 class AgentDefaults(BaseModel):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from decimal import Decimal
 
     from salesctl.config import ProviderId, Settings
@@ -344,10 +345,12 @@ def _base_url_env(provider: ProviderId) -> str:
 # --- pricing, spool and files ----------------------------------------------------------------
 
 
-def check_pricing(settings: Settings) -> list[Check]:
-    """Every configured model (agents, router tiers, overrides) has a known price."""
+def check_pricing(settings: Settings, served: Iterable[tuple[str, str, str]] = ()) -> list[Check]:
+    """Every configured model (agents, router tiers, overrides) has a known price, and every
+    override names a model its provider serves (`served`: tracked (provider, configured,
+    served) model ids)."""
     from salesctl.config import config_path
-    from salesctl.llm.pricing import PriceBook, configured_models, override_key
+    from salesctl.llm.pricing import PriceBook, configured_models, override_key, unserved_overrides
 
     book = PriceBook.from_settings(settings, warn=lambda _message: None)
     checks: list[Check] = []
@@ -373,7 +376,36 @@ def check_pricing(settings: Settings) -> list[Check]:
                 f"${_number(prices.output_per_mtok)} out per million tokens ({prices.source})",
             )
         )
+    for key in unserved_overrides(settings, served):
+        provider = key.partition(":")[0]
+        checks.append(
+            Check(
+                "pricing",
+                False,
+                f'[pricing."{key}"] names a model {provider} is not known to serve: no agent '
+                "or router tier asks for it, genai-prices does not list it and no tracked call "
+                "was made with it, so it prices nothing",
+                fix=f"check the model id in {config_path()} (the id you configure, or one the "
+                "provider serves), or remove the override",
+                required=False,
+            )
+        )
     return checks
+
+
+async def served_models(settings: Settings) -> list[tuple[str, str, str]]:
+    """The model ids of the latest tracked calls (for the override check)."""
+    from salesctl.db.session import create_engine
+    from salesctl.llm.pricing import recent_served
+
+    engine = create_engine(settings.sqlalchemy_url)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            return await recent_served(engine)
+    except Exception:  # the database check has already said what is wrong with it
+        return []
+    finally:
+        await engine.dispose()
 
 
 def _number(value: Decimal) -> str:
@@ -470,7 +502,7 @@ async def diagnose(*, online: bool = False) -> Diagnosis:
                     fix="fix the database check first",
                 )
             )
-    checks += check_pricing(settings)
+    checks += check_pricing(settings, await served_models(settings) if database.ok else ())
     checks.append(check_spool(settings))
     checks.append(check_permissions(settings))
     return Diagnosis(checks)

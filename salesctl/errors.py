@@ -49,6 +49,7 @@ class ProviderError(SalesctlError):
         attempts: int = 0,
         partial: ProviderResponse | None = None,
         simulated: bool = False,
+        unanswered: int = 0,
     ):
         super().__init__(message)
         self.provider = provider
@@ -63,6 +64,10 @@ class ProviderError(SalesctlError):
         """What arrived before a stream broke: text and the usage reported so far."""
         self.simulated = simulated
         """The failing answer came from the provider simulator."""
+        self.unanswered = unanswered
+        """Attempts the provider received and may have billed with nothing to show for them
+        (no answer in time, an unreadable or cut-short answer); a cut stream's own attempt
+        is `partial` instead."""
 
 
 class MissingAPIKey(ProviderError):

@@ -313,6 +313,23 @@ def test_an_override_prices_an_unlisted_model() -> None:
     assert any("llama-doctor-9000" in c.detail and "override" in c.detail for c in checks)
 
 
+def test_an_override_for_a_model_never_served_is_reported() -> None:
+    write_config(
+        '[pricing."claude:claude-sonet-4-5"]\ninput_per_mtok = 2\noutput_per_mtok = 10\n'
+        '[pricing."claude:claude-sonnet-4-5"]\ninput_per_mtok = 2\noutput_per_mtok = 10\n'
+        '[pricing."openai:acme-ft-1"]\ninput_per_mtok = 3\noutput_per_mtok = 6\n'
+    )
+    served = [("openai", "acme-ft-1", "acme-ft-1-2026-11-01")]
+    checks = doctor.check_pricing(get_settings(), served)
+    [warning] = [c for c in checks if not c.ok]
+    assert not warning.required  # reported, but the doctor still passes
+    assert warning.detail.startswith('[pricing."claude:claude-sonet-4-5"] names a model claude')
+    assert warning.fix is not None
+    # Without the tracked calls, the private model's override is unexplained too.
+    unexplained = [c.detail for c in doctor.check_pricing(get_settings()) if not c.ok]
+    assert len(unexplained) == 2
+
+
 # --- spool and permissions -------------------------------------------------------------------
 
 

@@ -23,22 +23,35 @@ def list_prices(
     all_models: bool = typer.Option(
         False, "--all", help="Every model genai-prices lists for salesctl's providers."
     ),
+    served: bool = typer.Option(
+        False,
+        "--served",
+        help="Also the model ids providers served for them in the latest tracked calls "
+        "(reads the database).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the per-million-token prices of the models salesctl is configured to call.
+    """List the per-million-token prices calls to the configured models are charged at.
 
     Configured means: the lead agents' models, the smart router's tiers and your
-    `[pricing."provider:model"]` overrides. Prices are USD per million tokens.
+    `[pricing."provider:model"]` overrides. An override also prices every snapshot of its
+    model (e.g. a dated id the provider serves). Prices are USD per million tokens.
 
     Example:
         salesctl pricing list
+        salesctl pricing list --served
         salesctl pricing list --all --json
     """
     from salesctl.config import get_settings
-    from salesctl.llm.pricing import price_list
+    from salesctl.llm.pricing import price_list, price_list_with_served
 
-    with _runtime.user_errors():
-        prices = price_list(get_settings(), everything=all_models)
+    if served:
+        prices = _runtime.run(
+            lambda rt: price_list_with_served(rt.settings, rt.engine, everything=all_models)
+        )
+    else:
+        with _runtime.user_errors():
+            prices = price_list(get_settings(), everything=all_models)
     if json_output:
         print_json(prices)
         return
@@ -48,20 +61,27 @@ def list_prices(
 @app.command("show")
 def show(
     provider: str = typer.Argument(..., help="cerebras, claude, gemini, openrouter or openai."),
-    model: str = typer.Argument(..., help="The provider's model id."),
+    model: str = typer.Argument(
+        ..., help="The model id: as configured, or as the provider served it."
+    ),
+    configured: str | None = typer.Option(
+        None, "--configured", help="The model id the call asked for, when MODEL is a served one."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show the prices in force for one model, their source and any tiers or time windows.
+    """Show the prices a call to one model is charged at, by which rule, and any tiers or
+    time windows.
 
     Example:
         salesctl pricing show claude claude-3-haiku-20240307
+        salesctl pricing show claude claude-sonnet-4-5-20250929
         salesctl pricing show openrouter deepseek/deepseek-chat --json
     """
     from salesctl.config import get_settings
     from salesctl.llm.pricing import show_prices
 
     with _runtime.user_errors():
-        prices = show_prices(get_settings(), provider, model)
+        prices = show_prices(get_settings(), provider, model, configured=configured)
     if json_output:
         print_json(prices)
         return
@@ -83,6 +103,7 @@ def _per_mtok(value: Decimal | None) -> str:
 def _price_table(prices: PriceList) -> Table:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from salesctl.llm.pricing import ModelPrices
 
@@ -96,9 +117,15 @@ def _price_table(prices: PriceList) -> Table:
         table.add_column(name, justify="right", no_wrap=True)
     table.add_column("source", overflow="fold")
     for entry in prices.entries:
+        # Model ids are text, never Rich markup.
+        name = Text(
+            f"  served as {entry.model}"
+            if entry.configured_model
+            else f"{entry.provider}:{entry.model}"
+        )
         if isinstance(entry, ModelPrices):
             table.add_row(
-                f"{entry.provider}:{entry.model}",
+                name,
                 _number(entry.input_per_mtok),
                 _number(entry.output_per_mtok),
                 _number(entry.cache_read_per_mtok),
@@ -106,27 +133,35 @@ def _price_table(prices: PriceList) -> Table:
                 entry.source,
             )
         else:
-            table.add_row(f"{entry.provider}:{entry.model}", "—", "—", "—", "—", "unknown")
+            table.add_row(name, "—", "—", "—", "—", "unknown")
     return table
 
 
 def _price_panel(prices: ModelPrices) -> Table:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{prices.provider}:{prices.model}", show_header=False, box=None)
+    table = Table(title=Text(f"{prices.provider}:{prices.model}"), show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    rows = [
-        ("source", prices.source),
+    rows = [("source", prices.source)]
+    if prices.rule:
+        rows.append(("priced by", prices.rule))
+    if prices.configured_model:
+        rows.append(("asked for as", prices.configured_model))
+    rows += [
         ("input", _per_mtok(prices.input_per_mtok)),
         ("output", _per_mtok(prices.output_per_mtok)),
         ("cache read", _per_mtok(prices.cache_read_per_mtok)),
         ("cache write", _per_mtok(prices.cache_write_per_mtok)),
     ]
+    if prices.cache_write_1h_per_mtok is not None:
+        rows.append(("cache write 1h", _per_mtok(prices.cache_write_1h_per_mtok)))
     if prices.catalogue_model:
         listed = f"{prices.catalogue_provider}/{prices.catalogue_model}"
         rows.append(("listed as", f"{listed} ({prices.catalogue_name})"))
     rows.extend(("note", note) for note in prices.notes)
     for label, value in rows:
-        table.add_row(label, value)
+        # Notes quote `[pricing."…"]`: text, never Rich markup.
+        table.add_row(label, Text(value))
     return table

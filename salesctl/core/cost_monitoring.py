@@ -17,6 +17,8 @@ from salesctl.reports.filters import CostFilters, load_zone, local_date
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from salesctl.reports.rollups import Sums
+
 __all__ = ["check_cost_alerts", "get_cache_hit_rate", "get_cost_per_lead_avg", "get_daily_spend"]
 
 WARNING_PCT = 80.0
@@ -30,20 +32,36 @@ def _zone_name(timezone: str | None) -> str:
     return get_settings().timezone
 
 
-async def _today(db: AsyncSession, zone_name: str, now: datetime) -> tuple[str, Decimal, int]:
-    from salesctl.reports.budget import daily_spend
+async def _today(db: AsyncSession, zone_name: str, now: datetime) -> tuple[str, Sums]:
+    """Today's date (local) and its calls' sums, from the rollups plus the unfolded tail."""
+    from salesctl.reports.filters import local_midnight
+    from salesctl.reports.rollups import COUNT_METRICS, aggregate, plan_window, read_state, total
 
-    today = local_date(now, load_zone(zone_name))
-    [(cost, requests, _unpriced)] = await daily_spend(db, CostFilters(timezone=zone_name), [today])
-    return today.isoformat(), cost, requests
+    zone = load_zone(zone_name)
+    today = local_date(now, zone)
+    since = local_midnight(today, zone)
+    until = local_midnight(today + timedelta(days=1), zone)
+    plan = plan_window(since, until, await read_state(db))
+    window = CostFilters(since=since, until=until, timezone=zone_name)
+    groups = await aggregate(db, plan, window, "all", (), source="rollup", metrics=COUNT_METRICS)
+    return today.isoformat(), total([sums for _, sums in groups])
 
 
 async def get_daily_spend(
     db: AsyncSession, *, timezone: str | None = None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Today's spend: `{"date": "2025-01-15", "total_cost_usd": 0.0421, "total_requests": 1247}`."""
-    day, cost, requests = await _today(db, _zone_name(timezone), now or datetime.now(UTC))
-    return {"date": day, "total_cost_usd": float(cost), "total_requests": requests}
+    """Today's spend: `{"date": "2025-01-15", "total_cost_usd": 0.0421, "total_requests": 1247}`,
+    plus how much of it is estimated and how many calls are unpriced (not in the total):
+    `estimated_cost_usd`, `estimated_requests`, `unpriced_requests`."""
+    day, sums = await _today(db, _zone_name(timezone), now or datetime.now(UTC))
+    return {
+        "date": day,
+        "total_cost_usd": float(sums.cost_usd),
+        "total_requests": sums.requests,
+        "estimated_cost_usd": float(sums.estimated_cost_usd),
+        "estimated_requests": sums.estimated_requests,
+        "unpriced_requests": sums.unpriced_requests,
+    }
 
 
 async def get_cost_per_lead_avg(
@@ -119,7 +137,8 @@ async def check_cost_alerts(
     `{"severity": "info", "message": "Daily spend within budget: $0.0421/$10.00 (0.4%)",
     "current_spend": 0.0421}`
     """
-    _day, spend, _requests = await _today(db, _zone_name(timezone), now or datetime.now(UTC))
+    _day, sums = await _today(db, _zone_name(timezone), now or datetime.now(UTC))
+    spend = sums.cost_usd
     budget = Decimal(str(daily_budget))
     percent = float(spend / budget * 100) if budget > 0 else (float("inf") if spend else 0.0)
     figures = f"${spend:.4f}/${budget:.2f} ({percent:.1f}%)"

@@ -78,6 +78,8 @@ class CachedAnswer:
                 usage.output_tokens,
                 usage.cache_read_tokens,
                 usage.cache_write_tokens,
+                usage.cache_write_1h_tokens,
+                usage.reasoning_tokens,
             ],
             "tool_calls": [
                 {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
@@ -95,13 +97,20 @@ class CachedAnswer:
         if not isinstance(data, dict) or data.get("v") != CACHE_FORMAT:
             return None
         try:
-            input_tokens, output_tokens, cache_read, cache_write = data["usage"]
+            # Four counts in entries written before the finer ones were kept.
+            input_tokens, output_tokens, cache_read, cache_write, *finer = data["usage"]
+            cache_write_1h, reasoning = (*finer, 0, 0)[:2]
             reported = data.get("reported_cost_usd")
             return cls(
                 text=data["text"],
                 model=data["model"],
                 usage=Usage(
-                    int(input_tokens), int(output_tokens), int(cache_read), int(cache_write)
+                    int(input_tokens),
+                    int(output_tokens),
+                    int(cache_read),
+                    int(cache_write),
+                    int(cache_write_1h),
+                    int(reasoning),
                 ),
                 tool_calls=tuple(
                     ToolCall(c["id"], c["name"], dict(c["arguments"]))

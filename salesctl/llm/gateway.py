@@ -1,17 +1,17 @@
 """`CostOptimizedLLMProvider`: every LLM call of every agent, tracked with what it cost.
 
 Per call: route (smart_router mode) → cache lookup → provider call (plain or streamed) →
-price → track. Each attempt outcome (answer, cache hit, failure) becomes exactly one
-`ai_cost_tracking` row, spooled before `complete()` returns and inserted in the background.
+price → track. Plain and streamed calls share one attempt path (`_answers`/`_attempt`), so
+admission, error classification, settlement and tracking are written once. Each attempt
+outcome (answer, cache hit, failure, refusal) becomes exactly one `ai_cost_tracking` row,
+built by the `Recorder`, spooled before `complete()` returns and inserted in the background.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,8 +25,18 @@ from salesctl.errors import (
     InvalidModelOutput,
     ProviderError,
 )
-from salesctl.llm.cache import CachedAnswer, ResponseCache, cache_enabled, cache_key
-from salesctl.llm.pricing import Price, PriceBook
+from salesctl.llm.cache import CachedAnswer, ResponseCache, cache_key
+from salesctl.llm.inputs import (
+    Call,
+    normalise_messages,
+    normalise_tools,
+    prepare_call,
+    structure_problem,
+    unfenced,
+    validate_config,
+)
+from salesctl.llm.pricing import PriceBook
+from salesctl.llm.recorder import Attempt, Recorder
 from salesctl.llm.router import RoutingDecision, route
 from salesctl.llm.tracking import TrackingRecord, TrackingWriter, spool_path
 from salesctl.llm.types import (
@@ -37,7 +47,6 @@ from salesctl.llm.types import (
     ProviderRequest,
     ProviderResponse,
     TextDelta,
-    ToolCall,
     ToolSpec,
 )
 
@@ -47,11 +56,11 @@ if TYPE_CHECKING:
     from salesctl.config import Settings
     from salesctl.llm.budget import BudgetGuard, Reservation
 
+__all__ = ["CostOptimizedLLMProvider", "LLMStream", "validate_config"]
+
 log = logging.getLogger("salesctl.gateway")
 
-MODES = ("passthrough", "smart_router")
 TIERS = ("simple", "medium", "complex")
-AGENT_TYPE_MAX = 50
 REPAIR_PROMPT = (
     "Your previous answer was not valid for the required JSON schema ({error}). "
     "Reply again with only the corrected JSON object, nothing else."
@@ -59,20 +68,12 @@ REPAIR_PROMPT = (
 
 
 @dataclass(frozen=True, slots=True)
-class _Call:
-    """One validated `complete()` request: who asks, what, and which models to try in order."""
+class _Answered:
+    """The last item of an attempt path: the call's result, and for a plain structured call
+    why its answer does not parse (None when it does)."""
 
-    config: LLMConfig
-    request: ProviderRequest
-    choices: tuple[tuple[str, str], ...]
-    decision: RoutingDecision | None
-    use_cache: bool
-    prompt_text: str
-    schema_model: Any = None
-    step_down: bool = False
-    """Whether a hard budget limit may move this call to a cheaper router tier."""
-    tier: str | None = None
-    """The router tier `choices` come from, when a budget limit stepped the call down."""
+    result: LLMResult
+    problem: str | None = None
 
 
 class LLMStream:
@@ -146,8 +147,8 @@ class CostOptimizedLLMProvider:
         self._cache_pending: dict[str, CachedAnswer] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.prices = PriceBook.from_settings(self.settings, warn=self._warn)
+        self.recorder = Recorder(self.prices, store_text=self._text_policy(), warn=self._warn)
         self._writer: TrackingWriter | None = None
-        self._usage_warned: set[str] = set()
         self._closed = False
         self.budget: BudgetGuard | None = None
         """Hard budget limits (None when none is set: the hot path does not touch them)."""
@@ -218,7 +219,8 @@ class CostOptimizedLLMProvider:
         """
         if self._closed:
             raise InvalidInput("this CostOptimizedLLMProvider is closed")
-        call = self._prepare(
+        call = prepare_call(
+            self.settings,
             prompt,
             config=config,
             system=system,
@@ -232,10 +234,10 @@ class CostOptimizedLLMProvider:
         if stream:
             sink = LLMStream()
             return sink._attach(self._stream(call, sink))
-        result, problem = await self._complete(call)
-        if problem is not None:
-            result = await self._repair(call, result, problem)
-        return result
+        answered = await self._complete(call)
+        if answered.problem is not None:
+            return await self._repair(call, answered.result, answered.problem)
+        return answered.result
 
     def explain(
         self,
@@ -247,8 +249,8 @@ class CostOptimizedLLMProvider:
         return route(
             prompt,
             router=self.settings.router,
-            messages=_messages(messages),
-            tools=_tools(tools),
+            messages=normalise_messages(messages),
+            tools=normalise_tools(tools),
         )
 
     async def flush(self) -> None:
@@ -309,73 +311,6 @@ class CostOptimizedLLMProvider:
             self._cache = cache_from_settings(self.settings, self.engine, warn=self._warn)
         return self._cache
 
-    # --- preparing a call -------------------------------------------------------------------
-
-    def _prepare(
-        self,
-        prompt: str | None,
-        *,
-        config: LLMConfig,
-        system: str | None,
-        messages: Sequence[Message | Mapping[str, Any]] | None,
-        max_tokens: int,
-        temperature: float | None,
-        tools: Sequence[ToolSpec | Mapping[str, Any]] | None,
-        response_schema: Any,
-        cache_prompt: bool = False,
-    ) -> _Call:
-        config = validate_config(config)
-        turns = _messages(messages)
-        system = _merge_system(system, messages)
-        if prompt is not None:
-            turns = (*turns, Message(role="user", content=prompt))
-        if not turns:
-            raise InvalidInput("nothing to ask: pass prompt= or messages=")
-        if max_tokens <= 0:
-            raise InvalidInput(f"max_tokens must be positive, got {max_tokens}")
-        tool_specs = _tools(tools)
-        schema, schema_model = _schema(response_schema)
-        request = ProviderRequest(
-            model="",
-            messages=turns,
-            system=system,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            tools=tool_specs,
-            response_schema=schema,
-            cache_prompt=cache_prompt,
-        )
-        decision: RoutingDecision | None = None
-        choices: tuple[tuple[str, str], ...]
-        if config.mode == "smart_router":
-            decision = route(
-                prompt,
-                router=self.settings.router,
-                messages=turns[:-1] if prompt is not None else turns,
-                tools=tool_specs,
-                provider=config.provider,
-                model=config.model,
-            )
-            from salesctl.llm.router import parse_choice
-
-            choices = tuple(parse_choice(choice) for choice in decision.choices)
-        else:
-            choices = ((str(config.provider), str(config.model)),)
-        use_cache = cache_enabled(config.agent_type, config.mode, config.cache, self.settings)
-        last_user = next((m.content for m in reversed(turns) if m.role == "user"), "")
-        return _Call(
-            config=config,
-            request=request,
-            choices=choices,
-            decision=decision,
-            use_cache=use_cache,
-            prompt_text=prompt if prompt is not None else last_user,
-            schema_model=schema_model,
-            step_down=decision is not None
-            and not config.model
-            and self.settings.budget.step_down_near_limit,
-        )
-
     def _provider(self, provider_id: str) -> Provider:
         provider = self._providers.get(provider_id)
         if provider is None:
@@ -386,62 +321,134 @@ class CostOptimizedLLMProvider:
             self._created.append(provider)
         return provider
 
-    # --- plain calls ------------------------------------------------------------------------
+    def _simulated(self, provider_id: str) -> bool:
+        return bool(getattr(self._providers.get(provider_id), "simulated", False))
 
-    async def _complete(self, call: _Call) -> tuple[LLMResult, str | None]:
-        """The answer (from the cache or the first choice that works) and, for structured
-        output, why it does not parse (None when it does)."""
+    def _text_policy(self) -> Callable[[str], str]:
+        """How prompt and answer text is stored (`store_prompts`), resolved on first use."""
+        policy: Callable[[str], str] | None = None
+
+        def store(text: str) -> str:
+            nonlocal policy
+            if policy is None:
+                from salesctl.llm.redact import text_policy
+
+                policy = text_policy(self.settings.store_prompts)
+            return policy(text)
+
+        return store
+
+    # --- the attempt path, shared by plain and streamed calls -------------------------------
+
+    async def _complete(self, call: Call) -> _Answered:
+        """The answer of a plain call: the last item of its attempt path."""
+        async with contextlib.aclosing(self._answers(call, stream=False)) as items:
+            async for item in items:
+                if isinstance(item, _Answered):
+                    return item
+        raise AssertionError("unreachable: an attempt path ends with an answer or raises")
+
+    async def _stream(self, call: Call, sink: LLMStream) -> AsyncIterator[str]:
+        """The text chunks of a streamed call; `sink.result` is set when it ends."""
+        async with contextlib.aclosing(self._answers(call, stream=True)) as items:
+            async for item in items:
+                if isinstance(item, _Answered):
+                    sink.result = item.result
+                else:
+                    yield item
+
+    async def _answers(self, call: Call, *, stream: bool) -> AsyncIterator[str | _Answered]:
+        """Try the call's choices in order: cache, admission, then one attempt each.
+
+        Yields the answer's text chunks (streams only), then exactly one `_Answered`. A routed
+        call whose provider failed before any text tries its next choice.
+        """
         errors: list[BaseException] = []
         for provider_id, model in call.choices:
             request = replace(call.request, model=model)
             key = cache_key(provider_id, request) if call.use_cache else None
             if key is not None:
-                hit = await self._cache_lookup(call, provider_id, model, key)
+                hit = await self._cache_lookup(call, provider_id, model, request, key)
                 if hit is not None:
-                    return hit, None
+                    if stream and hit.text:
+                        yield hit.text
+                    yield _Answered(hit)
+                    return
             hold, cheaper = await self._admit(call, provider_id, model, request)
             if cheaper is not None:
-                return await self._complete(cheaper)
-            request_id = str(uuid.uuid4())
-            started = datetime.now(UTC)
-            clock = time.perf_counter()
+                async with contextlib.aclosing(self._answers(cheaper, stream=stream)) as items:
+                    async for item in items:
+                        yield item
+                return
+            attempt = Attempt(
+                call, provider_id, model, request, hold, simulated=self._simulated(provider_id)
+            )
             try:
-                provider = self._provider(provider_id)
-                _warm_up(provider)
-                clock = time.perf_counter()
-                response = await provider.complete(request)
+                async with contextlib.aclosing(self._attempt(attempt, stream, key)) as items:
+                    async for item in items:
+                        yield item
+                return
             except ProviderError as exc:
-                self._track_error(
-                    call, provider_id, model, request_id, started, clock, exc, hold=hold
-                )
-                if call.decision is None:
+                if call.decision is None or attempt.parts:
                     raise
                 errors.append(exc)
-                continue
-            except BaseException as exc:
-                self._track_error(
-                    call, provider_id, model, request_id, started, clock, exc, hold=hold
-                )
-                raise
-            if call.request.response_schema is not None:
-                response = replace(response, text=_unfenced(response.text))
-            result = self._track_answer(
-                call,
-                provider_id,
-                model,
-                request_id,
-                started,
-                _elapsed_ms(clock),
-                response,
-                hold=hold,
-            )
-            problem = _structure_problem(call, response.text)
-            if key is not None and problem is None and response.usage_reported:
-                self._cache_store(key, response)
-            return result, problem
         raise _exhausted(call, errors)
 
-    async def _repair(self, call: _Call, result: LLMResult, problem: str) -> LLMResult:
+    async def _attempt(
+        self, attempt: Attempt, stream: bool, key: str | None
+    ) -> AsyncIterator[str | _Answered]:
+        """One request to one provider, plain or streamed, tracked whatever becomes of it."""
+        final: ProviderResponse | None = None
+        events: Any = None
+        try:
+            provider = self._provider(attempt.provider_id)
+            _warm_up(provider)
+            attempt.simulated = attempt.simulated or bool(getattr(provider, "simulated", False))
+            attempt.start_clock()
+            if stream:
+                events = provider.stream(attempt.request)
+                async for event in events:
+                    if isinstance(event, TextDelta):
+                        if event.text:
+                            attempt.parts.append(event.text)
+                            yield event.text
+                    else:
+                        final = event
+                if final is None:
+                    raise ProviderError(
+                        f"{attempt.provider_id!r} ended the stream without its usage report",
+                        provider=attempt.provider_id,
+                        error_type="incomplete_stream",
+                    )
+            else:
+                final = await provider.complete(attempt.request)
+        except BaseException as exc:  # includes the reader closing the stream early
+            self._track(attempt, self.recorder.failure(attempt, exc))
+            raise
+        finally:
+            if events is not None and hasattr(events, "aclose"):
+                await events.aclose()
+        assert final is not None
+        if stream:
+            if not final.text and attempt.parts:
+                final = replace(final, text=attempt.text)
+        elif attempt.call.request.response_schema is not None:
+            final = replace(final, text=unfenced(final.text))
+        record = self.recorder.answer(attempt, final)
+        self._track(attempt, record)
+        problem = None if stream else structure_problem(attempt.call, final.text)
+        if key is not None and problem is None and final.usage_reported:
+            self._cache_store(key, final)
+        yield _Answered(self.recorder.result(attempt, record, final), problem)
+
+    def _track(self, attempt: Attempt, record: TrackingRecord) -> None:
+        """Settle the attempt's budget hold at its tracked cost, and submit its record."""
+        if attempt.hold is not None:
+            assert self.budget is not None
+            self.budget.settle(attempt.hold, record.request_id, record.cost_usd, record.timestamp)
+        self.writer.submit(record)
+
+    async def _repair(self, call: Call, result: LLMResult, problem: str) -> LLMResult:
         """One more try when structured output did not parse; then InvalidModelOutput."""
         turns = (
             *call.request.messages,
@@ -455,7 +462,8 @@ class CostOptimizedLLMProvider:
             use_cache=False,
             step_down=False,
         )
-        repaired, still = await self._complete(repair_call)
+        answered = await self._complete(repair_call)
+        repaired, still = answered.result, answered.problem
         spent = _total_cost(result, repaired)
         if still is not None:
             error = InvalidModelOutput(
@@ -472,93 +480,15 @@ class CostOptimizedLLMProvider:
         repaired.extra["repaired_from"] = result.tracking_id
         return repaired
 
-    # --- streamed calls ---------------------------------------------------------------------
-
-    async def _stream(self, call: _Call, sink: LLMStream) -> AsyncIterator[str]:
-        errors: list[BaseException] = []
-        for provider_id, model in call.choices:
-            request = replace(call.request, model=model)
-            key = cache_key(provider_id, request) if call.use_cache else None
-            if key is not None:
-                hit = await self._cache_lookup(call, provider_id, model, key)
-                if hit is not None:
-                    sink.result = hit
-                    if hit.text:
-                        yield hit.text
-                    return
-            hold, cheaper = await self._admit(call, provider_id, model, request)
-            if cheaper is not None:
-                async for chunk in self._stream(cheaper, sink):
-                    yield chunk
-                return
-            request_id = str(uuid.uuid4())
-            started = datetime.now(UTC)
-            clock = time.perf_counter()
-            parts: list[str] = []
-            final: ProviderResponse | None = None
-            events: Any = None
-            try:
-                provider = self._provider(provider_id)
-                _warm_up(provider)
-                clock = time.perf_counter()
-                events = provider.stream(request)
-                async for event in events:
-                    if isinstance(event, TextDelta):
-                        if event.text:
-                            parts.append(event.text)
-                            yield event.text
-                    else:
-                        final = event
-                if final is None:
-                    raise ProviderError(
-                        f"{provider_id!r} ended the stream without its usage report",
-                        provider=provider_id,
-                        error_type="incomplete_stream",
-                    )
-            except BaseException as exc:  # includes the reader closing the stream early
-                self._track_error(
-                    call,
-                    provider_id,
-                    model,
-                    request_id,
-                    started,
-                    clock,
-                    exc,
-                    text="".join(parts),
-                    hold=hold,
-                )
-                # A routed call whose provider failed before any text tries the next one.
-                if isinstance(exc, ProviderError) and call.decision is not None and not parts:
-                    errors.append(exc)
-                    continue
-                raise
-            finally:
-                if events is not None and hasattr(events, "aclose"):
-                    await events.aclose()
-            if not final.text and parts:
-                final = replace(final, text="".join(parts))
-            sink.result = self._track_answer(
-                call,
-                provider_id,
-                model,
-                request_id,
-                started,
-                _elapsed_ms(clock),
-                final,
-                hold=hold,
-            )
-            if key is not None and final.usage_reported:
-                self._cache_store(key, final)
-            return
-        raise _exhausted(call, errors)
-
     # --- hard budget limits -----------------------------------------------------------------
 
     async def _admit(
-        self, call: _Call, provider_id: str, model: str, request: ProviderRequest
-    ) -> tuple[Reservation | None, _Call | None]:
+        self, call: Call, provider_id: str, model: str, request: ProviderRequest
+    ) -> tuple[Reservation | None, Call | None]:
         """Hold the call's maximum cost against the hard limits. Over a limit: the same call
-        on a cheaper router tier to make instead, else BudgetExceeded (tracked as refused)."""
+        on a cheaper router tier to make instead, else BudgetExceeded (tracked as refused).
+
+        The one hook before every provider request, plain or streamed."""
         if self.budget is None or not self.budget.limits_for(call.config.agent_type):
             return None, None
         from salesctl.llm.budget import max_cost
@@ -570,15 +500,14 @@ class CostOptimizedLLMProvider:
         except BudgetExceeded as refusal:
             cheaper = self._stepped_down(call, refusal, target)
             if cheaper is None:
-                self._track_refusal(call, provider_id, model, refusal)
+                attempt = Attempt(
+                    call, provider_id, model, request, simulated=self._simulated(provider_id)
+                )
+                self.writer.submit(self.recorder.refusal(attempt, refusal))
                 raise
             return None, cheaper
 
-    def _settle(self, hold: Reservation, record: TrackingRecord) -> None:
-        assert self.budget is not None
-        self.budget.settle(hold, record.request_id, record.cost_usd, record.timestamp)
-
-    def _stepped_down(self, call: _Call, refusal: BudgetExceeded, refused: str) -> _Call | None:
+    def _stepped_down(self, call: Call, refusal: BudgetExceeded, refused: str) -> Call | None:
         """The call on the next cheaper router tier, when the limit leaves no room for this
         one (smart-router mode with `budget.step_down_near_limit`, model not pinned)."""
         from salesctl.llm.router import tier_choices
@@ -609,40 +538,15 @@ class CostOptimizedLLMProvider:
         )
         return replace(call, choices=tuple(choices), decision=decision, tier=cheaper)
 
-    def _track_refusal(
-        self, call: _Call, provider_id: str, model: str, refusal: BudgetExceeded
-    ) -> None:
-        """One `status='refused'` row: the call never reached the provider and cost nothing."""
-        request_id = str(uuid.uuid4())
-        record = self._base_record(
-            call, provider_id, model, request_id, datetime.now(UTC), f"{provider_id}:{model}"
-        )
-        record.status = "refused"
-        record.error_type = "budget_exceeded"
-        record.cost_usd = Decimal(0)
-        record.latency_ms = 0
-        record.attempts = 0
-        record.simulated = bool(getattr(self._providers.get(provider_id), "simulated", False))
-        self.writer.submit(record)
-        refusal.tracking_id = request_id
-
     # --- cache ------------------------------------------------------------------------------
 
     async def _cache_lookup(
-        self, call: _Call, provider_id: str, model: str, key: str
+        self, call: Call, provider_id: str, model: str, request: ProviderRequest, key: str
     ) -> LLMResult | None:
-        started = datetime.now(UTC)
-        clock = time.perf_counter()
+        attempt = Attempt(call, provider_id, model, request)
         answer = self._cache_pending.get(key) or await self.cache.get(key)
         if answer is None:
             return None
-        saved = self.prices.price_of(
-            answer.usage,
-            provider_id,
-            answer.model,
-            started,
-            reported_cost_usd=answer.reported_cost_usd,
-        )
         response = ProviderResponse(
             text=answer.text,
             usage=answer.usage,
@@ -652,17 +556,9 @@ class CostOptimizedLLMProvider:
             simulated=answer.simulated,
             attempts=0,
         )
-        return self._track_answer(
-            call,
-            provider_id,
-            model,
-            str(uuid.uuid4()),
-            started,
-            _elapsed_ms(clock),
-            response,
-            cache_hit=Price(Decimal(0), saved.source),
-            saved_usd=saved.cost_usd,
-        )
+        record = self.recorder.cache_hit(attempt, answer, response)
+        self.writer.submit(record)
+        return self.recorder.result(attempt, record, response)
 
     def _cache_store(self, key: str, response: ProviderResponse) -> None:
         """Write the answer to the cache in the background; readable at once in this process."""
@@ -680,212 +576,8 @@ class CostOptimizedLLMProvider:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    # --- tracking ---------------------------------------------------------------------------
-
-    def _stored(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        from salesctl.llm.redact import text_policy
-
-        return text_policy(self.settings.store_prompts)(text)
-
-    def _base_record(
-        self,
-        call: _Call,
-        provider_id: str,
-        model: str,
-        request_id: str,
-        started: datetime,
-        choice: str,
-    ) -> TrackingRecord:
-        config = call.config
-        routing = None
-        if call.decision is not None:
-            routing = call.decision.as_record()
-            routing["attempted"] = choice
-        return TrackingRecord(
-            request_id=request_id,
-            timestamp=started,
-            agent_type=config.agent_type,
-            agent_mode=config.mode,
-            lead_id=config.lead_id,
-            session_id=config.session_id,
-            user_id=config.user_id,
-            provider=provider_id,
-            model=model,
-            prompt_text=self._stored(call.prompt_text),
-            prompt_complexity=call.decision.complexity if call.decision is not None else None,
-            routing=routing,
-        )
-
-    def _track_answer(
-        self,
-        call: _Call,
-        provider_id: str,
-        requested_model: str,
-        request_id: str,
-        started: datetime,
-        latency_ms: int,
-        response: ProviderResponse,
-        *,
-        cache_hit: Price | None = None,
-        saved_usd: Decimal | None = None,
-        hold: Reservation | None = None,
-    ) -> LLMResult:
-        usage = response.usage
-        if cache_hit is not None:
-            price = cache_hit
-        elif response.usage_reported or response.reported_cost_usd is not None:
-            price = self.prices.price_of(
-                usage,
-                provider_id,
-                response.model,
-                started,
-                reported_cost_usd=response.reported_cost_usd,
-            )
-        else:
-            price = self._usage_missing(provider_id, response.model)
-        record = self._base_record(
-            call,
-            provider_id,
-            response.model,
-            request_id,
-            started,
-            f"{provider_id}:{requested_model}",
-        )
-        record.completion_text = self._stored(_completion_text(response))
-        record.prompt_tokens = usage.prompt_tokens
-        record.completion_tokens = usage.output_tokens
-        record.cache_read_tokens = usage.cache_read_tokens
-        record.cache_write_tokens = usage.cache_write_tokens
-        record.cost_usd = price.cost_usd
-        record.saved_usd = saved_usd
-        record.price_source = price.source
-        record.unpriced = price.unpriced
-        record.latency_ms = latency_ms
-        record.cache_hit = cache_hit is not None
-        record.attempts = response.attempts
-        record.simulated = response.simulated
-        if hold is not None:
-            self._settle(hold, record)
-        self.writer.submit(record)
-        return LLMResult(
-            text=response.text,
-            provider=provider_id,
-            model=response.model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.output_tokens,
-            cost_usd=price.cost_usd,
-            latency_ms=latency_ms,
-            tracking_id=request_id,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            cache_hit=cache_hit is not None,
-            complexity=call.decision.complexity if call.decision is not None else None,
-            tool_calls=response.tool_calls,
-            finish_reason=response.finish_reason,
-            saved_usd=saved_usd,
-            price_source=price.source,
-            simulated=response.simulated,
-            extra={"attempts": response.attempts, "unpriced": price.unpriced},
-        )
-
-    def _usage_missing(self, provider_id: str, model: str) -> Price:
-        """An answer without a usage report: its cost is unknown, never zero."""
-        key = f"{provider_id}:{model}"
-        if key not in self._usage_warned:
-            self._usage_warned.add(key)
-            self._warn(
-                f"{key!r} answered without reporting token usage; "
-                "the call is tracked with cost unknown"
-            )
-        return Price(None, "unknown")
-
-    def _track_error(
-        self,
-        call: _Call,
-        provider_id: str,
-        model: str,
-        request_id: str,
-        started: datetime,
-        clock: float,
-        exc: BaseException,
-        *,
-        text: str = "",
-        hold: Reservation | None = None,
-    ) -> None:
-        record = self._base_record(
-            call, provider_id, model, request_id, started, f"{provider_id}:{model}"
-        )
-        record.status = "error"
-        record.error_type = _error_type(exc)
-        record.latency_ms = _elapsed_ms(clock)
-        attempts = getattr(exc, "attempts", None)
-        if attempts is None:
-            attempts = 0 if record.error_type == "missing_api_key" else 1
-        record.attempts = int(attempts)
-        provider = self._providers.get(provider_id)
-        record.simulated = bool(
-            getattr(exc, "simulated", False) or getattr(provider, "simulated", False)
-        )
-        partial: ProviderResponse | None = getattr(exc, "partial", None)
-        if isinstance(partial, ProviderResponse) and partial.usage_reported:
-            usage = partial.usage
-            record.model = partial.model or model
-            record.simulated = record.simulated or partial.simulated
-            text = partial.text or text
-            if usage.prompt_tokens or usage.output_tokens:
-                price = self.prices.price_of(
-                    usage,
-                    provider_id,
-                    record.model,
-                    started,
-                    reported_cost_usd=partial.reported_cost_usd,
-                )
-                record.prompt_tokens = usage.prompt_tokens
-                record.completion_tokens = usage.output_tokens
-                record.cache_read_tokens = usage.cache_read_tokens
-                record.cache_write_tokens = usage.cache_write_tokens
-                record.cost_usd = price.cost_usd
-                record.price_source = price.source
-                record.unpriced = price.unpriced
-        record.completion_text = self._stored(text) if text else None
-        if hold is not None:
-            self._settle(hold, record)
-        self.writer.submit(record)
-
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def validate_config(config: LLMConfig) -> LLMConfig:
-    """Check an LLMConfig before any network call; returns it with the provider id canonical."""
-    from salesctl.config import canonical_provider
-
-    if not isinstance(config, LLMConfig):
-        raise ConfigError(f"config must be an LLMConfig, not {type(config).__name__}")
-    agent = config.agent_type
-    if not isinstance(agent, str) or not agent.isidentifier() or len(agent) > AGENT_TYPE_MAX:
-        raise ConfigError(
-            f"agent_type {agent!r} must be a non-empty identifier of at most {AGENT_TYPE_MAX} "
-            "characters, e.g. 'qualification'"
-        )
-    if config.mode not in MODES:
-        raise ConfigError(
-            f"mode {config.mode!r} is not one of 'passthrough', 'smart_router' (agent {agent!r})"
-        )
-    provider = canonical_provider(config.provider) if config.provider else None
-    model = config.model.strip() if isinstance(config.model, str) else config.model
-    if config.mode == "passthrough" and (provider is None or not model):
-        raise ConfigError(
-            f"passthrough mode needs provider= and model= (agent {agent!r}), "
-            "e.g. provider='cerebras', model='llama3.1-8b'; or use mode='smart_router'"
-        )
-    if config.mode == "smart_router" and model and provider is None:
-        raise ConfigError(f"model={model!r} needs provider= as well (agent {agent!r})")
-    if provider == config.provider and model == config.model:
-        return config
-    return replace(config, provider=provider, model=model or None)
 
 
 def _engine_of(db: AsyncSession | None) -> AsyncEngine | None:
@@ -901,121 +593,10 @@ def _engine_of(db: AsyncSession | None) -> AsyncEngine | None:
     raise ConfigError("the AsyncSession given to CostOptimizedLLMProvider has no engine bound")
 
 
-def _messages(messages: Sequence[Message | Mapping[str, Any]] | None) -> tuple[Message, ...]:
-    turns: list[Message] = []
-    for message in messages or ():
-        if isinstance(message, Message):
-            turns.append(message)
-            continue
-        role = message.get("role")
-        if role == "system":
-            continue  # merged into the system prompt by _merge_system
-        if role not in ("user", "assistant", "tool"):
-            raise InvalidInput(f"message role {role!r} is not user, assistant, tool or system")
-        turns.append(
-            Message(
-                role=role,
-                content=str(message.get("content") or ""),
-                tool_calls=tuple(message.get("tool_calls") or ()),
-                tool_call_id=message.get("tool_call_id"),
-            )
-        )
-    return tuple(turns)
-
-
-def _merge_system(
-    system: str | None, messages: Sequence[Message | Mapping[str, Any]] | None
-) -> str | None:
-    extra = [
-        str(m.get("content") or "")
-        for m in messages or ()
-        if not isinstance(m, Message) and m.get("role") == "system"
-    ]
-    parts = [p for p in (system, *extra) if p]
-    return "\n\n".join(parts) if parts else None
-
-
-def _tools(tools: Sequence[ToolSpec | Mapping[str, Any]] | None) -> tuple[ToolSpec, ...]:
-    specs: list[ToolSpec] = []
-    for tool in tools or ():
-        if isinstance(tool, ToolSpec):
-            specs.append(tool)
-        else:
-            specs.append(
-                ToolSpec(
-                    name=tool["name"],
-                    description=tool.get("description", ""),
-                    parameters=dict(tool.get("parameters") or {"type": "object"}),
-                )
-            )
-    return tuple(specs)
-
-
-def _schema(response_schema: Any) -> tuple[dict[str, Any] | None, Any]:
-    if response_schema is None:
-        return None, None
-    if isinstance(response_schema, dict):
-        return response_schema, None
-    if isinstance(response_schema, type) and hasattr(response_schema, "model_json_schema"):
-        return response_schema.model_json_schema(), response_schema
-    raise InvalidInput(
-        "response_schema must be a JSON-schema dict or a pydantic model class, "
-        f"not {type(response_schema).__name__}"
-    )
-
-
 def _total_cost(*results: LLMResult) -> Decimal | None:
     """What several tracked calls cost together; unknown if any of them is unpriced."""
     costs = [r.cost_usd for r in results]
     return None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
-
-
-def _unfenced(text: str) -> str:
-    """Structured answers without the Markdown code fence some models wrap them in."""
-    stripped = text.strip()
-    if not stripped.startswith("```"):
-        return text
-    body = stripped.split("\n", 1)[1] if "\n" in stripped else ""
-    return body.rsplit("```", 1)[0].strip()
-
-
-def _structure_problem(call: _Call, text: str) -> str | None:
-    """Why a structured answer does not parse, or None (also None when no schema was asked)."""
-    if call.request.response_schema is None:
-        return None
-    if call.schema_model is not None:
-        from pydantic import ValidationError
-
-        try:
-            call.schema_model.model_validate_json(text)
-        except ValidationError as exc:
-            return str(exc.errors()[0]["msg"]) if exc.errors() else "invalid"
-        return None
-    try:
-        json.loads(text)
-    except ValueError as exc:
-        return f"not JSON: {exc}"
-    return None
-
-
-def _completion_text(response: ProviderResponse) -> str:
-    if response.text or not response.tool_calls:
-        return response.text
-    return json.dumps([_tool_call_json(c) for c in response.tool_calls], ensure_ascii=False)
-
-
-def _tool_call_json(call: ToolCall) -> dict[str, Any]:
-    return {"id": call.id, "name": call.name, "arguments": call.arguments}
-
-
-def _error_type(exc: BaseException) -> str:
-    if isinstance(exc, ProviderError):
-        return exc.error_type
-    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
-        return "cancelled"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    return type(exc).__name__
 
 
 def _warm_up(provider: Provider) -> None:
@@ -1026,11 +607,7 @@ def _warm_up(provider: Provider) -> None:
         prepare()
 
 
-def _elapsed_ms(clock: float) -> int:
-    return round((time.perf_counter() - clock) * 1000)
-
-
-def _exhausted(call: _Call, errors: list[BaseException]) -> ProviderError:
+def _exhausted(call: Call, errors: list[BaseException]) -> ProviderError:
     """The error for a smart-router call whose every choice failed."""
     from salesctl.config import API_KEY_ENV
 

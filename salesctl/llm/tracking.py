@@ -102,6 +102,12 @@ class TrackingRecord:
     error_type: str | None = None
     attempts: int = 1
     simulated: bool = False
+    configured_model: str | None = None
+    """The model id asked for; `model` is the one the provider says it served."""
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_estimated: bool = False
+    """`cost_usd` includes an estimate for what was served without a usage report."""
 
     def to_row(self) -> dict[str, Any]:
         """Column values for the insert (shallow: the record is not touched afterwards)."""
@@ -122,6 +128,7 @@ class TrackingRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrackingRecord:
+        """A spooled record; lines written before a field existed take its default."""
         values = {k: v for k, v in data.items() if k in RECORD_FIELDS}
         values["timestamp"] = datetime.fromisoformat(values["timestamp"])
         for money in ("cost_usd", "saved_usd"):
@@ -152,6 +159,9 @@ _POSTGRES_ARRAY_TYPES: dict[str, str] = {
     "cache_hit": "bool",
     "attempts": "int4",
     "simulated": "bool",
+    "cache_write_1h_tokens": "int4",
+    "reasoning_tokens": "int4",
+    "cost_estimated": "bool",
 }
 """Element types of the column arrays on PostgreSQL (the rest are text); `routing` travels as
 JSON text and is cast to `json` in the statement."""

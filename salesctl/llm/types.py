@@ -50,12 +50,19 @@ class Usage:
     `input_tokens` counts uncached prompt tokens only; cached prompt tokens are in
     `cache_read_tokens` (read from the provider's cache) and `cache_write_tokens` (written to it).
     Adapters whose provider includes cached tokens in its prompt count subtract them here, once.
+    Two finer counts are parts of others, kept because some prices tell them apart:
+    `cache_write_1h_tokens` of `cache_write_tokens` (Anthropic's one-hour cache writes, billed
+    above the five-minute ones) and `reasoning_tokens` of `output_tokens` (reasoning/thinking).
     """
 
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    """Of `cache_write_tokens`: written for one hour rather than five minutes."""
+    reasoning_tokens: int = 0
+    """Of `output_tokens`: the model's reasoning (thinking) tokens."""
 
     @property
     def prompt_tokens(self) -> int:
@@ -95,8 +102,14 @@ class ProviderResponse:
     attempts: int = 1
     usage_reported: bool = True
     """False when the provider sent no usage (a stream cut before it): tokens unknown, not 0."""
+    usage_complete: bool = True
+    """False for a stream cut before its final usage report: `usage` holds only what was
+    reported so far (an Anthropic stream reports its prompt first, its output at the end)."""
     raw_usage: dict[str, Any] | None = None
     """The provider's usage report verbatim (JSON-able), kept for audits of the normalisation."""
+    unanswered: int = 0
+    """Earlier attempts the provider was served without answering (timed out after the
+    request was sent, or cut short): billed by the provider, priced on an estimate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +157,8 @@ class LLMResult:
     price_source: str | None = None
     simulated: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    cost_estimated: bool = False
+    """The provider reported no usage for the answer: `cost_usd` is an estimate."""
 
     @property
     def json(self) -> Any:

@@ -63,6 +63,8 @@ class AgentCost:
     failed_requests: int = 0
     cache_hits: int = 0
     success_rate: float | None = None
+    estimated_requests: int = 0
+    estimated_cost_usd: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +104,8 @@ class ProviderModelCost:
     completion_tokens: int
     cache_read_tokens: int
     cache_write_tokens: int
+    estimated_requests: int = 0
+    estimated_cost_usd: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +178,11 @@ class CostReport:
     percentiles: list[AgentPercentiles] | None = None
     source: Source = "rollup"
     notes: list[str] = field(default_factory=list)
+    estimated_requests: int = 0
+    """Calls priced partly on an estimate: served without a usage report (a cut stream, a
+    timeout after the request was sent, a call cancelled in flight)."""
+    estimated_cost_usd: Decimal = Decimal(0)
+    """The part of `total_cost_usd` those calls make up."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +313,8 @@ async def read_cost_report(
         percentiles=percentiles,
         source=report_source,
         notes=_notes(plan, state, filters, main_source, options),
+        estimated_requests=overall.estimated_requests,
+        estimated_cost_usd=_money_or_zero(overall.estimated_cost_usd),
     )
 
 
@@ -352,6 +363,8 @@ def _by_agent(groups: list[tuple[tuple[Any, ...], Sums]]) -> list[AgentCost]:
                 failed_requests=failed,
                 cache_hits=hits,
                 success_rate=round(ok / sums.requests, 4) if sums.requests else None,
+                estimated_requests=sums.estimated_requests,
+                estimated_cost_usd=_money_or_zero(sums.estimated_cost_usd),
             )
         )
     agents.sort(key=lambda a: (-(a.total_cost_usd or 0), -a.total_requests, a.agent_type))
@@ -373,6 +386,8 @@ def _by_provider_model(groups: list[tuple[tuple[Any, ...], Sums]]) -> list[Provi
             completion_tokens=s.completion_tokens,
             cache_read_tokens=s.cache_read_tokens,
             cache_write_tokens=s.cache_write_tokens,
+            estimated_requests=s.estimated_requests,
+            estimated_cost_usd=_money_or_zero(s.estimated_cost_usd),
         )
         for (provider, model), s in per_model.items()
     ]
@@ -869,6 +884,10 @@ async def _percentiles(
     ]
     result.sort(key=lambda p: (p.agent_type, p.agent_mode or ""))
     return result
+
+
+def _money_or_zero(value: Decimal) -> Decimal:
+    return value.normalize() if value else Decimal(0)
 
 
 def _money(value: Any) -> Decimal | None:

@@ -134,6 +134,12 @@ def render_cost_report(report: CostReport) -> RenderableType:
     totals = _table("Totals", "", "", right=())
     totals.show_header = False
     totals.add_row("Total cost", usd(report.total_cost_usd))
+    if report.estimated_requests:
+        totals.add_row(
+            "  of it estimated",
+            f"{usd(report.estimated_cost_usd)} over {count(report.estimated_requests)} call(s) "
+            "served without a usage report",
+        )
     totals.add_row("Calls", count(report.total_requests))
     unpriced = report.unpriced_requests
     totals.add_row(

@@ -1,7 +1,8 @@
 """Rollups of `ai_cost_tracking`: how they are folded, pruned, and read back exactly.
 
-The tables (`salesctl.db.models.analytics`) hold additive sums (calls, priced and unpriced
-calls, cost and savings as exact integer 1e-10 USD units, tokens, latency sum and count):
+The tables (`salesctl.db.models.analytics`) hold additive sums (calls, priced, unpriced and
+estimated calls, cost, its estimated part and savings as exact integer 1e-10 USD units, tokens,
+latency sum and count):
   per UTC hour and per UTC day x agent x mode x provider x model x status x cache hit,
   per UTC hour (totals only: the time series in any time zone),
   per lead x hour x agent x provider x model, and per lead x day (top leads),
@@ -68,6 +69,8 @@ Metric = Literal[
     "priced_requests",
     "unpriced_requests",
     "cost_usd",
+    "estimated_requests",
+    "estimated_cost_usd",
     "saved_usd",
     "prompt_tokens",
     "completion_tokens",
@@ -77,8 +80,15 @@ Metric = Literal[
     "latency_count",
 ]
 ALL_METRICS: tuple[Metric, ...] = get_args(Metric)
-COUNT_METRICS: tuple[Metric, ...] = ("requests", "priced_requests", "unpriced_requests", "cost_usd")
-MONEY_METRICS = frozenset({"cost_usd", "saved_usd"})
+COUNT_METRICS: tuple[Metric, ...] = (
+    "requests",
+    "priced_requests",
+    "unpriced_requests",
+    "cost_usd",
+    "estimated_requests",
+    "estimated_cost_usd",
+)
+MONEY_METRICS = frozenset({"cost_usd", "estimated_cost_usd", "saved_usd"})
 NULLABLE_DIMS = frozenset({"agent_mode", "user_id", "session_id"})
 """Detail columns that may be NULL; the rollups store them as ''."""
 FILTER_COLUMNS = {
@@ -102,6 +112,10 @@ class Sums:
     priced_requests: int = 0
     unpriced_requests: int = 0
     cost_usd: Decimal = Decimal(0)
+    estimated_requests: int = 0
+    """Calls whose cost is partly estimated (served without a usage report)."""
+    estimated_cost_usd: Decimal = Decimal(0)
+    """The part of `cost_usd` those calls make up."""
     saved_usd: Decimal = Decimal(0)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -314,6 +328,10 @@ def detail_metric(name: Metric, t: Table, dialect: str) -> ColumnElement[Any]:
         return func.count(t.c.cost_usd)
     if name == "unpriced_requests":
         return func.coalesce(func.sum(case((t.c.unpriced, 1), else_=0)), zero)
+    if name == "estimated_requests":
+        return func.coalesce(func.sum(case((t.c.cost_estimated, 1), else_=0)), zero)
+    if name == "estimated_cost_usd":
+        return money_units(dialect, case((t.c.cost_estimated, t.c.cost_usd), else_=None))
     if name in MONEY_METRICS:
         return money_units(dialect, t.c[name])
     if name == "latency_ms_sum":
@@ -372,7 +390,7 @@ def fold_statement(rollup: Rollup, dialect: str, rows: ColumnElement[bool]) -> A
     )
     target = rollup.table
     columns = [rollup.time_key, *rollup.dims, *rollup.metrics]
-    insert = _insert(dialect, target).from_select(columns, query)
+    insert = _insert(dialect, target).from_select(columns, query, include_defaults=False)
     return insert.on_conflict_do_update(
         index_elements=[rollup.time_key, *rollup.dims],
         set_={m: target.c[m] + insert.excluded[m] for m in rollup.metrics},

@@ -146,12 +146,13 @@ def make_call(
     cost_usd: Decimal | str | bool | None = True,
     cache_hit: bool = False,
     status: str = "ok",
+    cost_estimated: bool = False,
     **extra: Any,
 ) -> dict[str, Any]:
     """One `ai_cost_tracking` row as a dict (`cost_usd=True`: priced from the profile).
 
     `cost_usd=None` makes it unpriced; `status='error'` has no cost; a cache hit costs 0 and
-    saves what the call would have cost.
+    saves what the call would have cost; `cost_estimated` marks a priced cost as estimated.
     """
     profile = PROFILES.get(agent_type, PROFILES["qualification"])
     prompt = profile.prompt_tokens if prompt_tokens is None else prompt_tokens
@@ -198,6 +199,10 @@ def make_call(
         "error_type": "provider_error" if status == "error" else None,
         "attempts": 1,
         "simulated": True,
+        "cost_estimated": cost_estimated and cost is not None,
+        "configured_model": None,
+        "cache_write_1h_tokens": 0,
+        "reasoning_tokens": 0,
     }
     row.update(extra)
     return row
@@ -217,7 +222,8 @@ def synthetic_calls(
 
     About two thirds come from the lead agents, in bursts per lead (a lead is worked on a
     few days after it arrives); the rest are chat sessions of `users` reps. Some 20 % of lead
-    calls are cache hits, 2 % fail, 0.5 % are unpriced; latencies vary log-normally.
+    calls are cache hits, 2 % fail, 0.5 % are unpriced, 0.5 % are priced on an estimate;
+    latencies vary log-normally.
     """
     rng = random.Random(seed)
     span = timedelta(days=days).total_seconds()
@@ -273,6 +279,7 @@ def synthetic_calls(
             cost_usd=cost,
             cache_hit=cache_hit,
             status=status,
+            cost_estimated=0.025 <= roll < 0.03,
         )
         if model == "claude-sonnet-4-5" and profile.model != model:  # routed up a tier
             if row["cost_usd"] is not None:

@@ -75,19 +75,26 @@ def test_the_api_returns_what_costs_json_prints(client: TestClient, query: dict[
 
 
 def test_the_api_totals_equal_direct_sql(client: TestClient, db_env: str) -> None:
-    async def direct(engine: Any) -> tuple[int, Decimal]:
+    async def direct(engine: Any) -> tuple[int, Decimal, int, Decimal]:
         table = AICostTracking.__table__
         async with engine.connect() as conn:
             query = select(func.count(), func.sum(table.c.cost_usd)).where(
                 table.c.agent_type == "enrichment"
             )
-            return tuple((await conn.execute(query)).one())  # type: ignore[return-value]
+            count, cost = (await conn.execute(query)).one()
+            estimated = query.where(table.c.cost_estimated)
+            guessed, guessed_cost = (await conn.execute(estimated)).one()
+            return count, cost, guessed, guessed_cost
 
-    count, cost = on_db(db_env, direct)
+    count, cost, estimated, estimated_cost = on_db(db_env, direct)
     body = numbers(
         client.get(COSTS_PATH, params={"agent_type": "enrichment", "start_date": "2000-01-01"}).text
     )
     assert (body["total_requests"], body["total_cost_usd"]) == (count, cost.normalize())
+    assert (body["estimated_requests"], body["estimated_cost_usd"]) == (
+        estimated,
+        (estimated_cost or Decimal(0)).normalize(),
+    )
     assert body["by_agent"][0]["agent_type"] == "enrichment"
 
 

@@ -144,6 +144,28 @@ def test_unpriced_calls_show_as_unknown_never_zero(db_env: str) -> None:
     assert "1 unpriced call(s)" in out
 
 
+def test_estimated_costs_are_in_the_total_and_said_to_be(db_env: str) -> None:
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    rows = [
+        make_call(agent_type="growth", cost_usd="0.002", timestamp=now),
+        make_call(agent_type="growth", cost_usd="0.0005", cost_estimated=True, timestamp=now),
+        make_call(agent_type="growth", model="brand-new", cost_usd=None, timestamp=now),
+    ]
+    on_db(db_env, lambda engine: insert_calls(engine, rows))
+    code, out, _ = invoke("costs", "--since", "1d", "--json")
+    assert code == 0
+    report = json.loads(out, parse_float=Decimal)
+    assert report["total_cost_usd"] == Decimal("0.0025")
+    assert (report["estimated_cost_usd"], report["estimated_requests"]) == (Decimal("0.0005"), 1)
+    assert report["unpriced_requests"] == 1
+    [growth] = report["by_agent"]
+    assert (growth["estimated_cost_usd"], growth["estimated_requests"]) == (Decimal("0.0005"), 1)
+    code, out, _ = invoke("costs", "--since", "1d")
+    assert "of it estimated" in out
+    assert "$0.0005 over 1 call(s) served without a usage report" in out
+    assert "1 unpriced call(s)" in out
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -212,7 +234,17 @@ def test_per_rep_view_lists_users_sessions_and_costliest_sessions(db_env: str) -
 def test_export_streams_every_matching_row_as_csv_and_jsonl(db_env: str) -> None:
     when = datetime.now(UTC) - timedelta(hours=1)
     rows = [make_call(agent_type="qualification", timestamp=when) for _ in range(25)]
-    rows += [make_call(agent_type="enrichment", timestamp=when, cost_usd="0.0000000750")]
+    rows += [
+        make_call(
+            agent_type="enrichment",
+            timestamp=when,
+            cost_usd="0.0000000750",
+            cost_estimated=True,
+            configured_model="claude-3-haiku",
+            cache_write_1h_tokens=64,
+            reasoning_tokens=12,
+        )
+    ]
     on_db(db_env, lambda engine: insert_calls(engine, rows))
 
     code, out, err = invoke("costs", "export", "--format", "csv", "--since", "1d")
@@ -223,6 +255,11 @@ def test_export_streams_every_matching_row_as_csv_and_jsonl(db_env: str) -> None
     assert "prompt_text" not in records[0]
     enrichment = next(r for r in records if r["agent_type"] == "enrichment")
     assert enrichment["cost_usd"] == "0.000000075"
+    assert (enrichment["cost_estimated"], enrichment["configured_model"]) == (
+        "true",
+        "claude-3-haiku",
+    )
+    assert (enrichment["cache_write_1h_tokens"], enrichment["reasoning_tokens"]) == ("64", "12")
 
     code, out, _ = invoke(
         "costs", "export", "--format", "jsonl", "--agent", "enrichment", "--since", "1d"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def test_lead_totals_are_filled_from_the_rollups_of_an_older_schema(database_url
     from datetime import UTC, datetime
 
     from salesctl.reports.rollups import ROLLUPS, fold_statement, lead_totals_fold_statement
-    from salesctl.reports.synthetic import insert_calls, insert_leads, synthetic_calls
+    from salesctl.reports.synthetic import insert_leads, synthetic_calls
 
     totals = sa.table(
         "ai_cost_lead_totals",
@@ -158,10 +159,13 @@ def test_lead_totals_are_filled_from_the_rollups_of_an_older_schema(database_url
             await insert_leads(engine, [f"Lead {i}" for i in range(1, 9)])
             start = datetime(2025, 5, 1, tzinfo=UTC)
             rows = synthetic_calls(400, start=start, days=10, leads=8, seed=5)
-            await insert_calls(engine, list(rows))
-            async with engine.begin() as conn:  # a fold as 0002 did it
+            async with engine.begin() as conn:  # the columns 0002 had
+                await conn.execute(sa.insert(tracking_table_of_0003()), of_0003(rows))
+            async with engine.begin() as conn:  # a fold as 0002 did it (no estimated sums)
                 for rollup in ROLLUPS:
-                    await conn.execute(fold_statement(rollup, conn.dialect.name, sa.true()))
+                    metrics = tuple(m for m in rollup.metrics if not m.startswith("estimated_"))
+                    old = dataclasses.replace(rollup, metrics=metrics)
+                    await conn.execute(fold_statement(old, conn.dialect.name, sa.true()))
             await run_migration(database_url, "upgrade", "head")
             async with engine.begin() as conn:
                 backfilled = await read_totals(conn)
@@ -175,6 +179,27 @@ def test_lead_totals_are_filled_from_the_rollups_of_an_older_schema(database_url
     backfilled, folded = asyncio.run(scenario())
     assert backfilled == folded
     assert {row.facet for row in folded} == {"all", "agent_type", "provider", "model"}
+
+
+USAGE_DETAIL = ("configured_model", "cache_write_1h_tokens", "reasoning_tokens", "cost_estimated")
+"""The `ai_cost_tracking` columns 0004 adds."""
+
+
+def tracking_table_of_0003() -> sa.Table:
+    """`ai_cost_tracking` as it was before 0004, for writing rows into an older schema."""
+    from salesctl.db.models import AICostTracking
+
+    columns = [c for c in AICostTracking.__table__.columns if c.name not in USAGE_DETAIL]
+    return sa.Table(
+        "ai_cost_tracking",
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in columns),
+    )
+
+
+def of_0003(rows: Any) -> list[dict[str, Any]]:
+    """Synthetic tracking rows without the columns 0004 adds."""
+    return [{k: v for k, v in row.items() if k not in USAGE_DETAIL} for row in rows]
 
 
 def test_schema_head_is_the_migrations_head() -> None:
@@ -206,3 +231,73 @@ def test_a_failed_migration_leaves_no_half_schema(empty_database_url: str) -> No
         asyncio.run(run_migration(empty_database_url, "upgrade", "head"))
     assert asyncio.run(tables_and_views(empty_database_url)) == {"deals"}
     assert asyncio.run(revision_of(empty_database_url)) is None
+
+
+def test_usage_detail_keeps_existing_rows_and_downgrades_cleanly(database_url: str) -> None:
+    """0004 adds the usage-detail columns without touching the rows already tracked or folded:
+    they read as reported-usage calls (nothing estimated, configured model unknown)."""
+    from datetime import UTC, datetime
+
+    from salesctl.reports.rollups import ROLLUPS, fold_statement
+    from salesctl.reports.synthetic import insert_leads, synthetic_calls
+
+    old = tracking_table_of_0003()
+    hourly = sa.table("ai_cost_hourly", sa.column("requests"), sa.column("cost_usd"))
+
+    async def read(conn: Any, *columns: str) -> list[Any]:
+        table = sa.table("ai_cost_tracking", *(sa.column(c) for c in columns))
+        return list((await conn.execute(sa.select(table).order_by(sa.text("id")))).all())
+
+    async def scenario() -> None:
+        await run_migration(database_url, "downgrade", "0003_lead_totals")
+        engine = create_engine(database_url)
+        names = [c.name for c in old.columns]
+        try:
+            await insert_leads(engine, [f"Lead {i}" for i in range(1, 5)])
+            start = datetime(2025, 5, 1, tzinfo=UTC)
+            rows = synthetic_calls(60, start=start, days=2, leads=4, seed=3)
+            async with engine.begin() as conn:
+                await conn.execute(sa.insert(old), of_0003(rows))
+                for rollup in ROLLUPS:
+                    metrics = tuple(m for m in rollup.metrics if not m.startswith("estimated_"))
+                    folded = dataclasses.replace(rollup, metrics=metrics)
+                    await conn.execute(fold_statement(folded, conn.dialect.name, sa.true()))
+                before = await read(conn, *names)
+                sums_before = (await conn.execute(sa.select(hourly))).all()
+            await run_migration(database_url, "upgrade", "0004_usage_detail")
+            async with engine.connect() as conn:
+                assert await read(conn, *names) == before
+                detail = await read(conn, *USAGE_DETAIL)
+                assert set(detail) == {(None, 0, 0, False)}
+                assert (await conn.execute(sa.select(hourly))).all() == sums_before
+                estimated = sa.text("SELECT sum(estimated_requests) FROM ai_cost_hourly")
+                assert (await conn.execute(estimated)).scalar() == 0
+            await run_migration(database_url, "downgrade", "0003_lead_totals")
+            assert await diff_of_revision(engine, "0003") == []
+            async with engine.connect() as conn:
+                assert await read(conn, *names) == before
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
+    asyncio.run(run_migration(database_url, "upgrade", "head"))
+    assert asyncio.run(diff_of(database_url)) == []
+
+
+async def diff_of_revision(engine: Any, _revision: str) -> list[Any]:
+    """The schema against the models minus what 0004 added: empty when the downgrade removed
+    exactly the usage-detail columns."""
+    from salesctl.db.models import Base
+
+    metadata = sa.MetaData()
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(metadata)
+    tracking = metadata.tables["ai_cost_tracking"]
+    for name in USAGE_DETAIL:
+        tracking._columns.remove(tracking.c[name])  # type: ignore[attr-defined]
+    for table in metadata.tables.values():
+        for name in ("estimated_requests", "estimated_cost_usd"):
+            if name in table.c:
+                table._columns.remove(table.c[name])  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        return await conn.run_sync(lambda sync: schema_diff(sync, metadata))

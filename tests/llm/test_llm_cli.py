@@ -118,6 +118,70 @@ def test_pricing_show_unknown_model_names_the_fix() -> None:
     assert "unknown provider 'mistral'" in err
 
 
+SONNET_DEAL = '[pricing."claude:claude-sonnet-4-5"]\ninput_per_mtok = 2\noutput_per_mtok = 10\n'
+
+
+def test_pricing_show_prints_the_override_it_applies_verbatim(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(SONNET_DEAL)
+    # The served dated id is priced by the override under the configured id.
+    code, out, _ = invoke("pricing", "show", "claude", "claude-sonnet-4-5-20250929")
+    assert code == 0, out
+    assert "source" in out
+    assert "override" in out
+    assert "$2 per million tokens" in out
+    assert 'from [pricing."claude:claude-sonnet-4-5"] in the config file' in out
+    assert '[pricing."claude:claude-sonnet-4-5"] (the served id is listed' in " ".join(out.split())
+
+
+def test_pricing_show_a_private_snapshot_asked_for_as_its_configured_id(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[pricing."openai:acme-ft-1"]\ninput_per_mtok = 3\noutput_per_mtok = 6\n'
+    )
+    args = ("pricing", "show", "openai", "acme-ft-1-2026-11-01")
+    code, _, err = invoke(*args)
+    assert code == 1
+    assert "no price known for 'openai:acme-ft-1-2026-11-01'" in err
+    code, out, _ = invoke(*args, "--configured", "acme-ft-1", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["source"], data["input_per_mtok"], data["configured_model"]) == (
+        "override",
+        3,
+        "acme-ft-1",
+    )
+
+
+def test_pricing_list_served_shows_the_snapshots_calls_were_charged_for(
+    tmp_path: Path, db_env: str
+) -> None:
+    import asyncio
+
+    from salesctl.db.session import create_engine
+    from salesctl.reports.synthetic import insert_calls, make_call
+
+    (tmp_path / "config.toml").write_text(SONNET_DEAL)
+    call = make_call(agent_type="marketing", model="claude-sonnet-4-5-20250929", provider="claude")
+    call["configured_model"] = "claude-sonnet-4-5"
+
+    async def track() -> None:
+        engine = create_engine(db_env)
+        await insert_calls(engine, [call])
+        await engine.dispose()
+
+    asyncio.run(track())
+    code, out, _ = invoke("pricing", "list", "--served", "--json")
+    assert code == 0
+    entries = json.loads(out)["entries"]
+    [snapshot] = [e for e in entries if e["configured_model"] == "claude-sonnet-4-5"]
+    assert (snapshot["model"], snapshot["source"], snapshot["input_per_mtok"]) == (
+        "claude-sonnet-4-5-20250929",
+        "override",
+        2,
+    )
+    code, out, _ = invoke("pricing", "list", "--served")
+    assert "served as claude-sonnet-4-5-20250929" in out
+
+
 PROBE = """
 import json, sys
 from typer.testing import CliRunner

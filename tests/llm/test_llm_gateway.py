@@ -233,7 +233,12 @@ async def test_a_stream_abandoned_by_its_reader_is_tracked_as_cancelled(engine, 
             break
     await llm.aclose()
     [row] = await tracked(engine)
-    assert (row.status, row.error_type, row.cost_usd) == ("error", "cancelled", None)
+    assert (row.status, row.error_type) == ("error", "cancelled")
+    # The provider served what was read, and no usage report came: estimated, never free.
+    # Prompt "x": 3 request + 4 message + 1 text tokens; output "a": 1 token.
+    assert (row.prompt_tokens, row.completion_tokens, row.completion_text) == (8, 1, "a")
+    assert (row.cost_estimated, row.unpriced) == (True, False)
+    assert row.cost_usd == 9 * Decimal("0.10") / MTOK
 
 
 async def test_database_cache_miss_then_hit_even_from_a_new_gateway(
@@ -533,7 +538,7 @@ async def test_gateway_is_usable_without_a_session(db_env, scripted, reply) -> N
         await engine.dispose()
 
 
-async def test_an_answer_without_usage_has_unknown_cost_not_zero(engine, scripted) -> None:  # type: ignore[no-untyped-def]
+async def test_an_answer_without_usage_is_priced_on_an_estimate_not_zero(engine, scripted) -> None:  # type: ignore[no-untyped-def]
     warnings: list[str] = []
     blind = ProviderResponse(text="82", usage=Usage(), model="llama3.1-8b", usage_reported=False)
     llm = CostOptimizedLLMProvider(
@@ -544,9 +549,14 @@ async def test_an_answer_without_usage_has_unknown_cost_not_zero(engine, scripte
     )
     result = await llm.complete(prompt="Qualify TechCorp", config=QUALIFY)
     await llm.aclose()
-    assert result.cost_usd is None
+    # Prompt: 3 request + 4 message + 4 text tokens counted locally; output "82": 1 token.
+    expected = 12 * Decimal("0.10") / MTOK
+    assert (result.cost_usd, result.cost_estimated) == (expected, True)
     [row] = await tracked(engine)
-    assert (row.cost_usd, row.unpriced, row.price_source) == (None, True, "unknown")
+    assert (row.prompt_tokens, row.completion_tokens) == (11, 1)
+    assert (row.cost_usd, row.cost_estimated) == (expected, True)
+    # The model has a price: an estimate is not "unpriced".
+    assert (row.unpriced, row.price_source) == (False, "genai-prices")
     assert len(warnings) == 1
     assert "without reporting token usage" in warnings[0]
 

@@ -107,6 +107,41 @@ async def test_failed_writes_stay_in_the_spool_and_replay_inserts_them_once(
     assert sorted(r.request_id for r in await rows(engine)) == sorted(r.request_id for r in sent)
 
 
+async def test_lines_spooled_before_the_usage_detail_columns_still_replay(
+    engine, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A spool written by an older salesctl has no configured_model, 1-hour writes,
+    reasoning or estimate fields: its records land with those at their defaults."""
+    spool = tmp_path / "spool" / "tracking.jsonl"
+    spool.parent.mkdir(parents=True)
+    old = json.loads(record(cost_usd=Decimal("0.0000123")).to_json_line())
+    for field in (
+        "configured_model",
+        "cache_write_1h_tokens",
+        "reasoning_tokens",
+        "cost_estimated",
+    ):
+        del old[field]
+    new = record(configured_model="llama3.1", reasoning_tokens=4, cost_estimated=True)
+    spool.write_bytes(json.dumps(old).encode() + b"\n" + new.to_json_line())
+    assert await replay_spool(engine, spool) == 2
+    replayed = {r.request_id: r for r in await rows(engine)}
+    older = replayed[old["request_id"]]
+    assert (older.cost_usd, older.model, older.prompt_tokens) == (
+        Decimal("0.0000123"),
+        "llama3.1-8b",
+        1000,
+    )
+    assert (older.configured_model, older.cache_write_1h_tokens) == (None, 0)
+    assert (older.reasoning_tokens, older.cost_estimated) == (0, False)
+    newer = replayed[new.request_id]
+    assert (newer.configured_model, newer.reasoning_tokens, newer.cost_estimated) == (
+        "llama3.1",
+        4,
+        True,
+    )
+
+
 async def test_replay_skips_a_line_cut_short_by_a_crash(engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spool = tmp_path / "tracking.jsonl"
     whole = record()
@@ -228,6 +263,10 @@ async def test_every_column_goes_in_exactly_and_each_row_once(engine) -> None:  
         error_type="RateLimitError",
         attempts=3,
         simulated=True,
+        configured_model="llama3.1",
+        cache_write_1h_tokens=2,
+        reasoning_tokens=9,
+        cost_estimated=True,
     )
     bare = record(agent_mode=None, routing=None, cost_usd=None, latency_ms=None)
     assert await insert_rows(engine, [full.to_row(), bare.to_row()]) == 2
@@ -243,7 +282,8 @@ async def test_every_column_goes_in_exactly_and_each_row_once(engine) -> None:  
         "prompt_text", "prompt_tokens", "prompt_complexity", "routing", "completion_text",
         "completion_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
         "saved_usd", "price_source", "unpriced", "latency_ms", "cache_hit", "status",
-        "error_type", "attempts", "simulated",
+        "error_type", "attempts", "simulated", "configured_model", "cache_write_1h_tokens",
+        "reasoning_tokens", "cost_estimated",
     ):  # fmt: skip
         assert getattr(got, name) == getattr(full, name), name
     assert got.timestamp == full.timestamp

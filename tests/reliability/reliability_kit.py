@@ -38,6 +38,7 @@ class Row:
     lead_id: int | None
     prompt_text: str | None
     completion_text: str | None
+    cost_estimated: bool
 
 
 async def rows_async(url: str, *, session_id: str | None = None) -> list[Row]:
@@ -86,6 +87,24 @@ def ledger_cost(served: Iterable[Any]) -> Decimal:
         reported = None if call.cost_usd_reported is None else Decimal(str(call.cost_usd_reported))
         price = book.price_of(usage, call.provider, call.model, now, reported_cost_usd=reported)
         total += price.cost_usd or Decimal(0)
+    return total
+
+
+def billed_cost(served: Iterable[Any]) -> Decimal:
+    """What the simulator billed, reported or not (prompt and output it served), priced by
+    salesctl.llm.pricing without cache discounts: the figure estimates are measured by."""
+    from salesctl.llm.pricing import PriceBook
+    from salesctl.llm.types import Usage
+
+    book = PriceBook()
+    total = Decimal(0)
+    now = datetime.now(UTC)
+    for call in served:
+        if call.fully_reported:
+            total += ledger_cost([call])
+            continue
+        usage = Usage(call.billed_prompt_tokens, call.billed_output_tokens)
+        total += book.price_of(usage, call.provider, call.model, now).cost_usd or Decimal(0)
     return total
 
 

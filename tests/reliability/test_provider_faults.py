@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from reliability_kit import ledger_cost, rows, salesctl, total_cost
+from reliability_kit import billed_cost, ledger_cost, rows, salesctl, total_cost
 
 from salesctl.llm.simulator import Simulator
 
@@ -218,20 +218,35 @@ async def call(case: Case, url: str, session_id: str) -> str | None:
 
 
 def check_totals(url: str, session_id: str, served: list[Any]) -> None:
-    """The scenario's rows add up to what was served, in the database and in `costs --json`."""
+    """The scenario's rows add up to what was served, in the database and in `costs --json`.
+
+    Where the simulator reported everything it billed, the tracked cost is exactly the
+    reported usage priced. Where it billed more than it reported (a cut stream, a timeout
+    after the request arrived, an unreadable body), the rows say their cost is estimated, and
+    the estimate is above what was reported and never a quarter above what was billed (it
+    can be below: an unreadable answer's output cannot be counted).
+    """
     tracked = rows(url, session_id=session_id)
     assert sum(r.attempts for r in tracked) == len(served), "a request without its attempt"
-    assert total_cost(tracked) == ledger_cost(served)
+    estimated = [r for r in tracked if r.cost_estimated]
     requested = [r for r in tracked if not r.cache_hit]  # a hit repeats the tokens it saved
-    assert sum(r.prompt_tokens for r in requested) == sum(c.prompt_tokens for c in served)
-    assert sum(r.completion_tokens for r in requested) == sum(
-        c.output_tokens + c.reasoning_tokens for c in served
-    )
+    if all(c.fully_reported for c in served):
+        assert not estimated
+        assert total_cost(tracked) == ledger_cost(served)
+        assert sum(r.prompt_tokens for r in requested) == sum(c.prompt_tokens for c in served)
+        assert sum(r.completion_tokens for r in requested) == sum(
+            c.output_tokens + c.reasoning_tokens for c in served
+        )
+    else:
+        assert estimated, "served without a usage report, yet nothing estimated"
+        assert ledger_cost(served) < total_cost(tracked) <= billed_cost(served) * 5 / 4
     result = salesctl("costs", "--json", "--session", session_id)
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout, parse_float=Decimal)
     assert report["total_requests"] == len(tracked)
     assert Decimal(report["total_cost_usd"]) == total_cost(tracked)
+    assert report["estimated_requests"] == len(estimated)
+    assert Decimal(report["estimated_cost_usd"]) == total_cost(estimated)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -264,12 +279,12 @@ def test_a_cut_stream_keeps_the_tokens_reported_before_the_cut(
     [row] = rows(shared_env, session_id=scenario_id)
     assert served.usage_reported
     assert served.prompt_tokens > 0
-    assert (row.prompt_tokens, row.completion_tokens) == (
-        served.prompt_tokens,
-        served.output_tokens,
-    )
+    # The prompt as reported; the output as received (the report so far said 1 token).
+    assert row.prompt_tokens == served.prompt_tokens
+    assert served.output_tokens < row.completion_tokens <= served.billed_output_tokens
+    assert row.cost_estimated
     assert row.cost_usd is not None
-    assert row.cost_usd == ledger_cost([served])
+    assert ledger_cost([served]) < row.cost_usd <= billed_cost([served])
     assert row.completion_text  # the text that arrived before the cut
 
 

@@ -33,6 +33,9 @@ async def test_daily_spend_and_the_seed_alert_message(engine, session) -> None:
         "date": "2025-01-15",
         "total_cost_usd": 0.0421,
         "total_requests": 3,
+        "estimated_cost_usd": 0.0,
+        "estimated_requests": 0,
+        "unpriced_requests": 0,
     }
     assert await check_cost_alerts(session, daily_budget=10.0, now=NOW) == {
         "severity": "info",

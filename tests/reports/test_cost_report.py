@@ -72,6 +72,18 @@ async def test_report_equals_direct_sql_over_detail_rows(engine) -> None:
     assert report.total_cost_usd == money(engine, cost)
     assert report.unpriced_requests == unpriced > 0
 
+    [(estimated, estimated_cost)] = await direct(
+        engine,
+        f"SELECT count(*), sum(cost_usd) FROM ai_cost_tracking WHERE {where} AND cost_estimated",
+        **window,
+    )
+    assert report.estimated_requests == estimated > 0
+    assert report.estimated_cost_usd == money(engine, estimated_cost)
+    assert sum(a.estimated_requests for a in report.by_agent) == estimated
+    assert sum(m.estimated_cost_usd for m in report.by_provider_model) == money(
+        engine, estimated_cost
+    )
+
     agents = await direct(
         engine,
         "SELECT agent_type, count(*), sum(cost_usd), avg(latency_ms), "

@@ -211,6 +211,7 @@ def calls(draw: st.DrawFn) -> dict[str, Any]:
         cache_hit=status == "ok" and draw(st.booleans()),
         status=status,
         latency_ms=draw(st.integers(0, 5000)),
+        cost_estimated=draw(st.booleans()),
     )
 
 

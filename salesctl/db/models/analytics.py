@@ -108,6 +108,10 @@ class _CostBreakdown:
     priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    estimated_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    estimated_cost_usd: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal(0), server_default="0"
+    )
     saved_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
     prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -143,6 +147,10 @@ class HourlyTotal(Base):
     priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    estimated_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    estimated_cost_usd: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal(0), server_default="0"
+    )
 
 
 class LeadHourlyCost(Base):
@@ -161,6 +169,10 @@ class LeadHourlyCost(Base):
     priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    estimated_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    estimated_cost_usd: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal(0), server_default="0"
+    )
 
 
 class LeadDailyCost(Base):
@@ -175,6 +187,10 @@ class LeadDailyCost(Base):
     priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    estimated_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    estimated_cost_usd: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal(0), server_default="0"
+    )
 
 
 class SessionHourlyCost(Base):
@@ -192,6 +208,10 @@ class SessionHourlyCost(Base):
     priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    estimated_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    estimated_cost_usd: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal(0), server_default="0"
+    )
 
 
 class LeadTotal(Base):
@@ -228,6 +248,10 @@ class LeadTotal(Base):
     priced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     unpriced_requests: Mapped[int] = mapped_column(BigInteger, default=0)
     cost_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    estimated_requests: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    estimated_cost_usd: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal(0), server_default="0"
+    )
 
 
 USER_INDEX = Index("idx_user_time", AICostTracking.user_id, AICostTracking.timestamp)

@@ -64,3 +64,15 @@ class AICostTracking(Base):
 
     quality_score: Mapped[float | None] = mapped_column(Float)
     feedback_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    configured_model: Mapped[str | None] = mapped_column(String(100))
+    """The model id the call asked for (`model` is the one the provider says it served)."""
+    cache_write_1h_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of `cache_write_tokens`: written to the cache for one hour (Anthropic), billed higher."""
+    reasoning_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of `completion_tokens`: reasoning (thinking) output."""
+    cost_estimated: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    """`cost_usd` is partly estimated: the provider reported no usage for what it served (a
+    cut stream, a timeout after the request was sent, a call cancelled in flight)."""

@@ -126,6 +126,10 @@ class StreamAccumulator(ABC):
         self.complete = False
         """True once the provider's end-of-answer marker arrived; a stream ending without it
         was cut."""
+        self.usage_complete = False
+        """True once the provider's final usage report arrived (adapters set it)."""
+        self.unanswered = 0
+        """Attempts to open the stream the provider was served without answering."""
 
     @abstractmethod
     def feed(self, chunk: Any) -> str:
@@ -155,6 +159,7 @@ class StreamAccumulator(ABC):
             attempts=attempts,
             usage_reported=self.usage is not None,
             raw_usage=self.raw_usage,
+            unanswered=self.unanswered,
         )
 
     def partial(self, attempts: int) -> ProviderResponse:
@@ -168,6 +173,7 @@ class StreamAccumulator(ABC):
             simulated=self.simulated,
             attempts=attempts,
             usage_reported=self.usage is not None,
+            usage_complete=self.usage is not None and self.usage_complete,
             raw_usage=self.raw_usage,
         )
 
@@ -245,7 +251,7 @@ class SDKProvider(ABC):
             self._client = self._build_client(value)
         return self._client
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[Any]]) -> tuple[Any, int]:
+    async def _retrying(self, attempt: Callable[[], Awaitable[Any]]) -> tuple[Any, int, int]:
         options = self.options
         return await call_with_retries(
             attempt,
@@ -259,8 +265,10 @@ class SDKProvider(ABC):
     async def complete(self, request: ProviderRequest) -> ProviderResponse:
         """One completion, retried per the shared policy; `attempts` says how many it took."""
         client = self._sdk_client()
-        response, attempts = await self._retrying(lambda: self._complete_once(client, request))
-        return replace(response, attempts=attempts)
+        response, attempts, unanswered = await self._retrying(
+            lambda: self._complete_once(client, request)
+        )
+        return replace(response, attempts=attempts, unanswered=unanswered)
 
     async def stream(self, request: ProviderRequest) -> AsyncIterator[StreamEvent]:
         """Text deltas, then exactly one ProviderResponse carrying the reported usage.
@@ -269,8 +277,11 @@ class SDKProvider(ABC):
         failure is final and raises `stream_interrupted` with the partial answer attached.
         """
         client = self._sdk_client()
-        opened, attempts = await self._retrying(lambda: self._open_stream(client, request))
+        opened, attempts, unanswered = await self._retrying(
+            lambda: self._open_stream(client, request)
+        )
         accumulator: StreamAccumulator = opened.accumulator
+        accumulator.unanswered = unanswered
         try:
             try:
                 async for chunk in opened.chunks:
@@ -282,7 +293,10 @@ class SDKProvider(ABC):
             if not accumulator.complete:
                 failure = Failure("stream_interrupted", False, detail="ended before its end marker")
                 raise failure.to_error(
-                    self.name, attempts=attempts, partial=accumulator.partial(attempts)
+                    self.name,
+                    attempts=attempts,
+                    partial=accumulator.partial(attempts),
+                    unanswered=unanswered,
                 )
             try:
                 final = accumulator.response(attempts)
@@ -293,6 +307,7 @@ class SDKProvider(ABC):
                     attempts=attempts,
                     secret=self._secret,
                     partial=accumulator.partial(attempts),
+                    unanswered=unanswered,
                 ) from exc
         finally:
             await opened.close()
@@ -307,7 +322,11 @@ class SDKProvider(ABC):
             failure = self._classify(exc)
             detail = failure.detail if failure and failure.detail else type(exc).__name__
         return Failure("stream_interrupted", False, detail=detail).to_error(
-            self.name, attempts=attempts, secret=self._secret, partial=accumulator.partial(attempts)
+            self.name,
+            attempts=attempts,
+            secret=self._secret,
+            partial=accumulator.partial(attempts),
+            unanswered=accumulator.unanswered,
         )
 
     async def aclose(self) -> None:

@@ -51,6 +51,7 @@ _KEY_SHAPES = re.compile(
     r"|(?i:bearer)\s+[A-Za-z0-9._\-]{8,}"
 )
 _DETAIL_LIMIT = 200
+SERVED_TYPES = frozenset({"timeout", "malformed_response", "stream_interrupted"})
 
 
 class MalformedResponse(Exception):
@@ -67,6 +68,15 @@ class Failure:
     retry_after: float | None = None
     detail: str = ""
     simulated: bool = False
+    cut_short: bool = False
+    """The connection broke while the response body was arriving."""
+
+    @property
+    def served(self) -> bool:
+        """The provider received the request and may have served (and billed) it, with
+        nothing usable to show for it: no answer in time, an unreadable answer, an answer cut
+        short. An error status is not served."""
+        return self.status_code is None and (self.error_type in SERVED_TYPES or self.cut_short)
 
     def to_error(
         self,
@@ -75,6 +85,7 @@ class Failure:
         attempts: int,
         secret: str | None = None,
         partial: ProviderResponse | None = None,
+        unanswered: int = 0,
     ) -> ProviderError:
         """The ProviderError the caller sees: one line, secrets scrubbed, attempts counted."""
         what = _DESCRIPTIONS.get(self.error_type, self.error_type)
@@ -91,6 +102,7 @@ class Failure:
             attempts=attempts,
             partial=partial,
             simulated=self.simulated or bool(partial and partial.simulated),
+            unanswered=unanswered,
         )
 
 
@@ -181,6 +193,11 @@ def body_message(body: Any, fallback: str = "") -> str:
     return fallback
 
 
+NOT_SENT_TIMEOUTS = frozenset({"ConnectTimeout", "PoolTimeout"})
+"""Timeouts before the request left: classified as connection failures, so a `timeout` always
+means a request the provider received and did not answer in time (which it may bill)."""
+
+
 def transport_failure(exc: BaseException) -> Failure | None:
     """Timeouts and broken connections below the SDK (asyncio, httpx, httpx2)."""
     if isinstance(exc, TimeoutError):
@@ -189,10 +206,15 @@ def transport_failure(exc: BaseException) -> Failure | None:
         module = cls.__module__.split(".", 1)[0]
         if module not in ("httpx", "httpx2", "httpcore"):
             continue
+        if cls.__name__ in NOT_SENT_TIMEOUTS:
+            return Failure("connection_error", True, detail=type(exc).__name__)
         if "Timeout" in cls.__name__:
             return Failure("timeout", True, detail=type(exc).__name__)
         if cls.__name__ in ("TransportError", "NetworkError", "ProtocolError", "ConnectError"):
-            return Failure("connection_error", True, detail=type(exc).__name__)
+            # httpx says so when the server closed the connection part-way through a body.
+            cut = "complete message body" in str(exc)
+            detail = "the response was cut short" if cut else type(exc).__name__
+            return Failure("connection_error", True, detail=detail, cut_short=cut)
     if isinstance(exc, (ConnectionError, OSError)):
         return Failure("connection_error", True, detail=type(exc).__name__)
     return None
@@ -206,6 +228,9 @@ def stainless_failure(exc: BaseException, sdk: Any) -> Failure | None:
     if isinstance(exc, MalformedResponse):
         return Failure("malformed_response", False, detail=str(exc))
     if isinstance(exc, sdk.APITimeoutError):
+        cause = exc.__cause__
+        if cause is not None and type(cause).__name__ in NOT_SENT_TIMEOUTS:
+            return Failure("connection_error", True, detail=type(cause).__name__)
         return Failure("timeout", True, detail="no answer within the timeout")
     if isinstance(exc, sdk.APIConnectionError):
         cause = exc.__cause__

@@ -51,28 +51,34 @@ async def call_with_retries(
     timeout_s: float,
     classify: Callable[[BaseException], Failure | None],
     secret: str | None = None,
-) -> tuple[T, int]:
-    """Run `attempt` until it succeeds or fails for good; return its result and the attempt count.
+) -> tuple[T, int, int]:
+    """Run `attempt` until it succeeds or fails for good; return its result, the attempt
+    count, and how many attempts the provider was served without answering (`unanswered`).
 
     Each attempt gets `timeout_s`. Retryable failures (429, 5xx, timeouts, broken connections)
     are retried up to `max_retries` times, after the server's Retry-After when it gives one;
-    anything else raises at once. Failures surface as
-    ProviderError; exceptions `classify` does not recognise propagate unchanged.
+    anything else raises at once. Failures surface as ProviderError (with `unanswered`);
+    exceptions `classify` does not recognise propagate unchanged.
     """
     attempts_allowed = max_retries + 1
+    unanswered = 0
     for number in range(1, attempts_allowed + 1):
         try:
             async with asyncio.timeout(timeout_s):
-                return await attempt(), number
+                return await attempt(), number, unanswered
         except ProviderError as exc:
             if not exc.attempts:
                 exc.attempts = number
+            exc.unanswered += unanswered
             raise
         except Exception as exc:
             failure = classify(exc)
             if failure is None:
                 raise
+            unanswered += failure.served
             if not failure.retryable or number == attempts_allowed or _waits_too_long(failure):
-                raise failure.to_error(provider, attempts=number, secret=secret) from exc
+                raise failure.to_error(
+                    provider, attempts=number, secret=secret, unanswered=unanswered
+                ) from exc
             await _sleep(backoff_delay(number, failure.retry_after))
     raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover

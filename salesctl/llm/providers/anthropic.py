@@ -33,12 +33,22 @@ _WRAPPED_KEY = "value"
 
 
 def anthropic_usage(usage: Any) -> Usage:
-    """Anthropic's buckets are already disjoint: uncached input, cache reads, cache writes."""
+    """Anthropic's buckets are already disjoint: uncached input, cache reads, cache writes.
+
+    `cache_creation` splits the writes by lifetime: one-hour writes
+    (`ephemeral_1h_input_tokens`) are billed above five-minute ones, so they are kept apart.
+    """
+    written = int(_field(usage, "cache_creation_input_tokens") or 0)
+    lifetimes = _field(usage, "cache_creation")
+    one_hour = int(_field(lifetimes, "ephemeral_1h_input_tokens") or 0) if lifetimes else 0
+    details = _field(usage, "output_tokens_details")
     return Usage(
         input_tokens=int(_field(usage, "input_tokens") or 0),
         output_tokens=int(_field(usage, "output_tokens") or 0),
         cache_read_tokens=int(_field(usage, "cache_read_input_tokens") or 0),
-        cache_write_tokens=int(_field(usage, "cache_creation_input_tokens") or 0),
+        cache_write_tokens=written,
+        cache_write_1h_tokens=min(one_hour, written),
+        reasoning_tokens=int(_field(details, "thinking_tokens") or 0) if details else 0,
     )
 
 
@@ -265,6 +275,7 @@ class _MessageStream(StreamAccumulator):
         elif kind == "message_delta":
             self.finish_reason = normalise_finish_reason(chunk.delta.stop_reason)
             self._merge_usage(chunk.usage)
+            self.usage_complete = chunk.usage is not None
         elif kind == "message_stop":
             self.complete = True
         return ""

@@ -43,6 +43,7 @@ def gemini_usage(metadata: Any) -> Usage:
         input_tokens=max(prompt - cached, 0) + tool_prompt,
         output_tokens=candidates + thoughts,
         cache_read_tokens=cached,
+        reasoning_tokens=thoughts,
     )
 
 
@@ -274,6 +275,9 @@ class _ContentStream(StreamAccumulator):
         if candidate is not None and candidate.finish_reason is not None:
             self.finish_reason = normalise_finish_reason(candidate.finish_reason)
             self.complete = True
+            # The last chunk's usage is the whole answer's; earlier chunks' (when sent) are
+            # counts so far.
+            self.usage_complete = chunk.usage_metadata is not None
         if text:
             self.text_parts.append(text)
         return text

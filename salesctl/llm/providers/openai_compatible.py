@@ -80,17 +80,21 @@ def openai_usage(usage: Any) -> Usage:
     """Normalise OpenAI-style usage: cached tokens are inside `prompt_tokens`, subtract once.
 
     OpenRouter also reports `cache_write_tokens` (for providers that charge cache writes),
-    which likewise sit inside `prompt_tokens`.
+    which likewise sit inside `prompt_tokens`. Reasoning tokens
+    (`completion_tokens_details.reasoning_tokens`) are part of `completion_tokens`.
     """
     prompt = int(_get(usage, "prompt_tokens") or 0)
     details = _get(usage, "prompt_tokens_details")
     cache_read = int(_get(details, "cached_tokens") or 0) if details else 0
     cache_write = int(_get(details, "cache_write_tokens") or 0) if details else 0
+    output = _get(usage, "completion_tokens_details")
+    reasoning = int(_get(output, "reasoning_tokens") or 0) if output else 0
     return Usage(
         input_tokens=max(prompt - cache_read - cache_write, 0),
         output_tokens=int(_get(usage, "completion_tokens") or 0),
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
     )
 
 
@@ -234,6 +238,8 @@ class _ChatStream(StreamAccumulator):
                 self.complete = True
         usage = _get(chunk, "usage")
         if usage is not None:
+            # Chat completions report usage once, for the whole answer, at its end.
+            self.usage_complete = True
             self.usage = openai_usage(usage)
             self.raw_usage = as_json(usage)
             self.reported_cost_usd = decimal_or_none(_get(usage, "cost"))

@@ -30,6 +30,7 @@ from .wire import (
     Rendered,
     Reported,
     Route,
+    Served,
     SseEvent,
     WireFormat,
     canonical,
@@ -203,34 +204,46 @@ class AnthropicMessages(WireFormat):
     # --- responses --------------------------------------------------------------------------
 
     def usage(self, prompt: PromptUsage, output_tokens: int) -> dict[str, Any]:
+        """Anthropic's usage: cache writes split by lifetime in `cache_creation`; thinking is
+        inside `output_tokens`."""
         return {
             "input_tokens": prompt.uncached,
             "cache_creation_input_tokens": prompt.cache.write,
             "cache_read_input_tokens": prompt.cache.read,
             "cache_creation": {
-                "ephemeral_5m_input_tokens": prompt.cache.write,
-                "ephemeral_1h_input_tokens": 0,
+                "ephemeral_5m_input_tokens": prompt.cache.write - prompt.cache.write_1h,
+                "ephemeral_1h_input_tokens": prompt.cache.write_1h,
             },
             "output_tokens": output_tokens,
             "service_tier": "standard",
         }
 
     @staticmethod
-    def _reported(usage: dict[str, Any]) -> Reported:
+    def _reported(usage: dict[str, Any], reasoning: int = 0) -> Reported:
         return Reported(
             input_tokens=usage["input_tokens"],
-            output_tokens=usage["output_tokens"],
+            output_tokens=usage["output_tokens"] - reasoning,
             cache_read_tokens=usage["cache_read_input_tokens"],
             cache_write_tokens=usage["cache_creation_input_tokens"],
+            reasoning_tokens=reasoning,
             raw=usage,
+            cache_write_1h_tokens=(usage.get("cache_creation") or {}).get(
+                "ephemeral_1h_input_tokens", 0
+            ),
         )
 
     def render(
-        self, provider: str, req: ChatRequest, ans: Answer, prompt: PromptUsage, body: dict
+        self,
+        provider: str,
+        req: ChatRequest,
+        ans: Answer,
+        prompt: PromptUsage,
+        body: dict,
+        served: Served = Served(),
     ) -> Rendered:
-        served = SERVED_MODELS.get(req.model, req.model)
+        model = served.model or SERVED_MODELS.get(req.model, req.model)
         message_id = new_id("sim_msg_")
-        usage = self.usage(prompt, ans.output_tokens)
+        usage = self.usage(prompt, ans.output_tokens + ans.reasoning_tokens)
         blocks: list[dict[str, Any]] = []
         if ans.text or not ans.tool_calls:
             blocks.append({"type": "text", "text": ans.text})
@@ -243,17 +256,20 @@ class AnthropicMessages(WireFormat):
             "id": message_id,
             "type": "message",
             "role": "assistant",
-            "model": served,
+            "model": model,
             "content": blocks,
             "stop_reason": STOP_REASONS[ans.finish],
             "stop_sequence": None,
             "usage": usage,
         }
+        reported = self._reported(usage, ans.reasoning_tokens)
         if not req.stream:
-            return Rendered(model=served, body=message, reported=self._reported(usage))
-        return Rendered(model=served, events=self._stream(message, usage))
+            return Rendered(model=model, body=message, reported=reported)
+        return Rendered(model=model, events=self._stream(message, usage, reported))
 
-    def _stream(self, message: dict[str, Any], usage: dict[str, Any]) -> list[SseEvent]:
+    def _stream(
+        self, message: dict[str, Any], usage: dict[str, Any], reported: Reported
+    ) -> list[SseEvent]:
         start_usage = {**usage, "output_tokens": 1}
         start = {**message, "content": [], "stop_reason": None, "usage": start_usage}
         events = [
@@ -291,7 +307,7 @@ class AnthropicMessages(WireFormat):
                     },
                     "message_delta",
                 ),
-                reported=self._reported(usage),
+                reported=reported,
             )
         )
         events.append(SseEvent(sse({"type": "message_stop"}, "message_stop")))

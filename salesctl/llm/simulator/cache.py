@@ -22,10 +22,12 @@ from .brain import Segment
 
 @dataclass(frozen=True, slots=True)
 class CacheUse:
-    """How many prompt tokens were read from / written to the cache."""
+    """How many prompt tokens were read from / written to the cache (`write_1h` of the writes
+    for one hour, Anthropic's `ephemeral_1h`)."""
 
     read: int = 0
     write: int = 0
+    write_1h: int = 0
 
 
 def _prefixes(segments: list[Segment]) -> Iterator[tuple[int, str, int]]:

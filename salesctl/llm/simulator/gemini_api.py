@@ -28,6 +28,7 @@ from .wire import (
     Rendered,
     Reported,
     Route,
+    Served,
     SseEvent,
     WireFormat,
     canonical,
@@ -211,9 +212,15 @@ class GeminiGenerateContent(WireFormat):
         )
 
     def render(
-        self, provider: str, req: ChatRequest, ans: Answer, prompt: PromptUsage, body: dict
+        self,
+        provider: str,
+        req: ChatRequest,
+        ans: Answer,
+        prompt: PromptUsage,
+        body: dict,
+        served: Served = Served(),
     ) -> Rendered:
-        served = SERVED_MODELS.get(req.model, req.model)
+        model = served.model or SERVED_MODELS.get(req.model, req.model)
         response_id = new_id("sim-")
         usage = self.usage(prompt, ans)
 
@@ -225,7 +232,7 @@ class GeminiGenerateContent(WireFormat):
                 out["usageMetadata"] = usage
             elif self.quirks.get("gemini_usage_on_every_chunk"):
                 out["usageMetadata"] = self.usage(prompt, ans, final=False)
-            out["modelVersion"] = served
+            out["modelVersion"] = model
             out["responseId"] = response_id
             return out
 
@@ -233,7 +240,7 @@ class GeminiGenerateContent(WireFormat):
         if not req.stream:
             parts = ([{"text": ans.text}] if ans.text or not calls else []) + calls
             return Rendered(
-                model=served, body=response(parts, last=True), reported=self._reported(usage)
+                model=model, body=response(parts, last=True), reported=self._reported(usage)
             )
         pieces = [[{"text": t}] for t in ans.text_chunks()] + [[c] for c in calls]
         if not pieces:
@@ -244,7 +251,7 @@ class GeminiGenerateContent(WireFormat):
             chunk = response(parts, last)
             reported = self._reported(chunk["usageMetadata"]) if "usageMetadata" in chunk else None
             events.append(SseEvent(sse(chunk, newline="\r\n"), content=True, reported=reported))
-        return Rendered(model=served, events=events)
+        return Rendered(model=model, events=events)
 
     def malformed_event(self) -> bytes:
         return sse('{"candidates": [{"content": {"parts": [{"text": "Hel', newline="\r\n")

@@ -30,6 +30,7 @@ from .wire import (
     Rendered,
     Reported,
     Route,
+    Served,
     SseEvent,
     WireFormat,
     canonical,
@@ -198,47 +199,65 @@ class OpenAIChat(WireFormat):
         return SERVED_MODELS.get(requested, requested)
 
     def usage(
-        self, req: ChatRequest, ans: Answer, prompt: PromptUsage, body: dict[str, Any]
+        self,
+        req: ChatRequest,
+        ans: Answer,
+        prompt: PromptUsage,
+        body: dict[str, Any],
+        served: Served = Served(),
     ) -> tuple[dict[str, Any], Reported]:
-        """The usage object in this flavour's shape, and what it reports for the ledger."""
+        """The usage object in this flavour's shape, and what it reports for the ledger.
+
+        `completion_tokens` includes the reasoning tokens, detailed apart; OpenRouter also
+        details the prompt's cache writes and, when asked (`usage.include`), the cost.
+        """
         cached = prompt.cache.read
+        written = prompt.cache.write if self.flavour == "openrouter" else 0
+        completion = ans.output_tokens + ans.reasoning_tokens
         usage: dict[str, Any] = {
             "prompt_tokens": prompt.total,
-            "completion_tokens": ans.output_tokens,
-            "total_tokens": prompt.total + ans.output_tokens,
+            "completion_tokens": completion,
+            "total_tokens": prompt.total + completion,
             "prompt_tokens_details": {"cached_tokens": cached},
         }
         cost = None
         if self.flavour == "openai":
             usage["prompt_tokens_details"]["audio_tokens"] = 0
             usage["completion_tokens_details"] = {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": ans.reasoning_tokens,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
             }
         elif self.flavour == "openrouter":
-            usage["completion_tokens_details"] = {"reasoning_tokens": 0}
-            if (body.get("usage") or {}).get("include"):
-                cost = openrouter_cost(req.model, prompt.total, cached, ans.output_tokens)
+            usage["completion_tokens_details"] = {"reasoning_tokens": ans.reasoning_tokens}
+            if written:
+                usage["prompt_tokens_details"]["cache_write_tokens"] = written
+            asked = bool((body.get("usage") or {}).get("include"))
+            if served.report_cost if served.report_cost is not None else asked:
+                cost = openrouter_cost(req.model, prompt.total, cached, completion)
                 usage["cost"] = cost
                 usage["is_byok"] = False
                 usage["cost_details"] = {"upstream_inference_cost": None}
+        elif ans.reasoning_tokens:  # Cerebras details reasoning only for reasoning models
+            usage["completion_tokens_details"] = {"reasoning_tokens": ans.reasoning_tokens}
         reported = Reported(
-            input_tokens=prompt.total - cached,
+            input_tokens=prompt.total - cached - written,
             output_tokens=ans.output_tokens,
             cache_read_tokens=cached,
+            cache_write_tokens=written,
+            reasoning_tokens=ans.reasoning_tokens,
             cost_usd=cost,
             raw=usage,
         )
         return usage, reported
 
-    def _envelope(self, req: ChatRequest, obj_id: str, created: int, obj: str) -> dict[str, Any]:
+    def _envelope(self, served: str, obj_id: str, created: int, obj: str) -> dict[str, Any]:
         out: dict[str, Any] = {
             "id": obj_id,
             "object": obj,
             "created": created,
-            "model": self.served_model(req.model),
+            "model": served,
             "system_fingerprint": "fp_sim0001",
         }
         if self.flavour == "openai":
@@ -259,15 +278,21 @@ class OpenAIChat(WireFormat):
         }
 
     def render(
-        self, provider: str, req: ChatRequest, ans: Answer, prompt: PromptUsage, body: dict
+        self,
+        provider: str,
+        req: ChatRequest,
+        ans: Answer,
+        prompt: PromptUsage,
+        body: dict,
+        served: Served = Served(),
     ) -> Rendered:
         created = int(time.time())
         obj_id = new_id("sim-chatcmpl-")
-        usage, reported = self.usage(req, ans, prompt, body)
-        served = self.served_model(req.model)
+        usage, reported = self.usage(req, ans, prompt, body, served)
+        model = served.model or self.served_model(req.model)
         if req.stream:
-            events = self._stream(req, ans, usage, reported, body, obj_id, created)
-            return Rendered(model=served, events=events)
+            events = self._stream(model, req, ans, usage, reported, body, obj_id, created)
+            return Rendered(model=model, events=events)
         message: dict[str, Any] = {"role": "assistant", "content": ans.text or None}
         if self.flavour == "openai":
             message["refusal"] = None
@@ -281,7 +306,7 @@ class OpenAIChat(WireFormat):
                 }
                 for call in ans.tool_calls
             ]
-        response = self._envelope(req, obj_id, created, "chat.completion")
+        response = self._envelope(model, obj_id, created, "chat.completion")
         response["choices"] = [
             {
                 "index": 0,
@@ -293,10 +318,11 @@ class OpenAIChat(WireFormat):
         response["usage"] = usage
         if self.flavour == "cerebras":
             response["time_info"] = self._time_info(ans, created)
-        return Rendered(model=served, body=response, reported=reported)
+        return Rendered(model=model, body=response, reported=reported)
 
     def _stream(
         self,
+        model: str,
         req: ChatRequest,
         ans: Answer,
         usage: dict[str, Any],
@@ -310,7 +336,7 @@ class OpenAIChat(WireFormat):
             wants_usage = True
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            out = self._envelope(req, obj_id, created, "chat.completion.chunk")
+            out = self._envelope(model, obj_id, created, "chat.completion.chunk")
             out["choices"] = [
                 {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
             ]

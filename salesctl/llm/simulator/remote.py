@@ -1,7 +1,8 @@
 """Drive a simulator running in another process through its `/_sim/` control surface.
 
-`RemoteSimulator(url)` mirrors the scripting part of `Simulator` (fail_next, script, ledger,
-reset, base_urls, env) so a demo or a test can steer `python -m salesctl.llm.simulator`.
+`RemoteSimulator(url)` mirrors the scripting part of `Simulator` (fail_next, script,
+shape_next, ledger, reset, base_urls, env) so a demo or a test can steer
+`python -m salesctl.llm.simulator`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class RemoteSimulator:
 
     def script(self, provider: str | None = None, **kw: Any) -> None:
         self._call("POST", "/_sim/script", {"provider": provider, **kw})
+
+    def shape_next(self, provider: str | None = None, **figures: Any) -> None:
+        self._call("POST", "/_sim/shape", {"provider": provider, **figures})
 
     def set_quirks(self, **quirks: Any) -> None:
         self._call("POST", "/_sim/quirks", quirks)

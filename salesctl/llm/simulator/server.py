@@ -24,11 +24,11 @@ from urllib.parse import parse_qs, urlsplit
 from . import brain
 from .anthropic_api import AnthropicMessages
 from .cache import CacheUse, PromptCache
-from .faults import Directives, Fault, make_fault, make_script
+from .faults import Directives, Fault, UsageShape, make_fault, make_script, make_shape
 from .gemini_api import GeminiGenerateContent
 from .ledger import Ledger, ServedCall
 from .openai_api import OpenAIChat
-from .wire import BadRequest, PromptUsage, Rendered, Reported, SseEvent, WireFormat
+from .wire import BadRequest, PromptUsage, Rendered, Reported, Served, SseEvent, WireFormat
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class Simulator:
         after_chunks: int = 2,
         message: str | None = None,
         times: int = 1,
+        after_bytes: int | None = None,
     ) -> None:
         """Make the next `times` requests to `provider` (None: any) fail; see `Fault`."""
         self._directives.add_fault(
@@ -170,8 +171,15 @@ class Simulator:
                 after_chunks=after_chunks,
                 message=message,
                 times=times,
+                after_bytes=after_bytes,
             )
         )
+
+    def shape_next(self, provider: str | None = None, *, times: int = 1, **figures: Any) -> None:
+        """Make the next `times` answers of `provider` (None: any) report the usage given
+        (cache reads and writes, one-hour writes, reasoning, a long prompt), say they served
+        `served_model`, or (OpenRouter) send or omit `usage.cost`; see `UsageShape`."""
+        self._directives.add_shape(make_shape(provider, times=times, **figures))
 
     def script(
         self,
@@ -267,13 +275,16 @@ class Simulator:
             return
         kind = fault.kind if fault else None
         script = self._directives.take_script(provider)
+        shape = self._directives.take_shape(provider)
         ans = brain.answer(req, script, wrong_content=kind == "wrong_content")
         prompt = PromptUsage(req.prompt_tokens, self._cache_use(wire, req))
-        rendered = wire.render(provider, req, ans, prompt, payload)
+        prompt, served = _shaped(prompt, ans, shape)
+        rendered = wire.render(provider, req, ans, prompt, payload, served)
+        billed = (prompt.total, ans.output_tokens, ans.reasoning_tokens)
         if req.stream:
-            self._send_stream(h, provider, wire, req, rendered, fault)
+            self._send_stream(h, provider, wire, req, rendered, fault, billed)
         else:
-            self._send_body(h, provider, req, rendered, fault)
+            self._send_body(h, provider, req, rendered, fault, billed)
 
     def _apply_blocking_fault(
         self, h: _Handler, provider: str, wire: WireFormat, req: brain.ChatRequest, fault: Fault
@@ -294,8 +305,10 @@ class Simulator:
         if fault.kind == "refused":
             self._record_error(provider, req.model, req.stream, 0, fault.kind)
             h.drop()
-        if fault.kind == "timeout":
-            self._record_error(provider, req.model, req.stream, 0, fault.kind)
+        if fault.kind == "timeout":  # the prompt was read; the client gives up first
+            self._record_error(
+                provider, req.model, req.stream, 0, fault.kind, billed_prompt=req.prompt_tokens
+            )
             self._closing.wait(DEFAULT_TIMEOUT_HOLD if fault.delay is None else fault.delay)
             h.drop()
         if fault.kind == "slow" and self._closing.wait(1.0 if fault.delay is None else fault.delay):
@@ -317,17 +330,23 @@ class Simulator:
         req: brain.ChatRequest,
         rendered: Rendered,
         fault: Fault | None,
+        billed: tuple[int, int, int],
     ) -> None:
         data = json.dumps(rendered.body).encode()
         kind = fault.kind if fault else None
         if kind in ("malformed", "cut_stream"):
-            self._record(provider, req, rendered.model, 200, None, kind)
+            self._record(provider, req, rendered.model, 200, None, kind, billed)
             if kind == "malformed":  # a complete HTTP body that is not complete JSON
                 h.send_bytes(200, data[: len(data) // 2], "application/json", rendered.headers)
             else:  # the body stops short of its Content-Length
-                h.send_bytes(200, data, "application/json", rendered.headers, cut=len(data) // 2)
+                assert fault is not None
+                cut = len(data) // 2 if fault.after_bytes is None else fault.after_bytes
+                cut = max(len(data) + cut, 0) if cut < 0 else cut
+                h.send_bytes(200, data, "application/json", rendered.headers, cut=cut)
             return
-        self._record(provider, req, rendered.model, 200, rendered.reported, kind)
+        self._record(
+            provider, req, rendered.model, 200, rendered.reported, kind, billed, rendered.body
+        )
         h.send_bytes(200, data, "application/json", rendered.headers)
 
     def _send_stream(
@@ -338,24 +357,35 @@ class Simulator:
         req: brain.ChatRequest,
         rendered: Rendered,
         fault: Fault | None,
+        billed: tuple[int, int, int],
     ) -> None:
         events: list[SseEvent] = rendered.events
         kind = fault.kind if fault else None
         tail = [SseEvent(done)] if (done := wire.stream_done()) else []
-        cut = False
-        if kind == "cut_stream" and fault is not None:
-            events, cut = events[: _cut_position(events, fault.after_chunks)], True
+        content = sum(e.content for e in events)
+        rest = b""
+        if kind == "cut_stream" and fault is not None and fault.after_bytes is not None:
+            events, rest = _cut_at_byte(events + tail, fault.after_bytes)
+        elif kind == "cut_stream" and fault is not None:
+            events = events[: _cut_position(events, fault.after_chunks)]
         elif kind == "malformed":
             first = next((i for i, e in enumerate(events) if e.content), 0)
             events = [*events[: first + 1], SseEvent(wire.malformed_event())]
         else:
             events = events + tail
         reported = next((e.reported for e in reversed(events) if e.reported), None)
-        self._record(provider, req, rendered.model, 200, reported, kind)
+        if kind in ("cut_stream", "malformed") and content:
+            # Billed for the output it generated before it stopped: the content it sent.
+            prompt, output, reasoning = billed
+            sent = min(sum(e.content for e in events) + bool(rest), content)
+            billed = (prompt, round(output * sent / content), reasoning)
+        self._record(provider, req, rendered.model, 200, reported, kind, billed)
         h.start_stream(rendered.headers)
         for event in events:
             h.write_chunk(event.data)
-        if cut:
+        if rest:
+            h.write_chunk(rest)
+        if kind == "cut_stream":
             h.drop()
         else:
             h.end_stream()
@@ -370,7 +400,10 @@ class Simulator:
         status: int,
         reported: Reported | None,
         fault: str | None,
+        billed: tuple[int, int, int],
+        body: dict[str, Any] | None = None,
     ) -> None:
+        """One answered request; `billed` is (prompt, output, reasoning) it is charged for."""
         r = reported or Reported(0, 0)
         self._ledger.add(
             ServedCall(
@@ -388,11 +421,22 @@ class Simulator:
                 fault=fault,
                 usage_reported=reported is not None,
                 raw_usage=r.raw,
+                cache_write_1h_tokens=r.cache_write_1h_tokens,
+                billed_prompt_tokens=billed[0],
+                billed_output_tokens=billed[1] + billed[2],
+                body=body,
             )
         )
 
     def _record_error(
-        self, provider: str, model: str, stream: bool, status: int, fault: str | None = None
+        self,
+        provider: str,
+        model: str,
+        stream: bool,
+        status: int,
+        fault: str | None = None,
+        *,
+        billed_prompt: int = 0,
     ) -> None:
         self._ledger.add(
             ServedCall(
@@ -407,6 +451,7 @@ class Simulator:
                 requested_model=model,
                 fault=fault,
                 usage_reported=False,
+                billed_prompt_tokens=billed_prompt,
             )
         )
 
@@ -421,6 +466,7 @@ class Simulator:
             action: Callable[..., Any] | None = {
                 ("POST", "/_sim/faults"): self.fail_next,
                 ("POST", "/_sim/script"): self.script,
+                ("POST", "/_sim/shape"): self.shape_next,
                 ("POST", "/_sim/reset"): self.reset,
                 ("POST", "/_sim/quirks"): self.quirks.update,
             }.get((method, path))
@@ -435,6 +481,39 @@ class Simulator:
                 h.send_json(404, {"error": f"unknown control endpoint {method} {path}"})
         except (TypeError, ValueError) as err:
             h.send_json(400, {"error": str(err)})
+
+
+def _shaped(
+    prompt: PromptUsage, ans: brain.Answer, shape: UsageShape | None
+) -> tuple[PromptUsage, Served]:
+    """The prompt usage (and, in place, the answer's output counts) a usage shape asks for."""
+    if shape is None:
+        return prompt, Served()
+    read = prompt.cache.read if shape.cache_read_tokens is None else shape.cache_read_tokens
+    write = prompt.cache.write if shape.cache_write_tokens is None else shape.cache_write_tokens
+    total = prompt.total if shape.prompt_tokens is None else shape.prompt_tokens
+    cache = CacheUse(read=read, write=write, write_1h=shape.cache_write_1h_tokens or 0)
+    if shape.output_tokens is not None:
+        ans.output_tokens = shape.output_tokens
+    if shape.reasoning_tokens is not None:
+        ans.reasoning_tokens = shape.reasoning_tokens
+    shaped = PromptUsage(max(total, read + write), cache)
+    return shaped, Served(model=shape.served_model, report_cost=shape.report_cost)
+
+
+def _cut_at_byte(events: list[SseEvent], cut: int) -> tuple[list[SseEvent], bytes]:
+    """The events sent whole before byte `cut` of the stream body (negative: counted from
+    its end), and the start of the one it cuts through (may be empty)."""
+    if cut < 0:
+        cut = max(sum(len(e.data) for e in events) + cut, 0)
+    whole: list[SseEvent] = []
+    offset = 0
+    for event in events:
+        if offset + len(event.data) > cut:
+            return whole, event.data[: cut - offset]
+        whole.append(event)
+        offset += len(event.data)
+    return whole, b""
 
 
 def _cut_position(events: list[SseEvent], after_chunks: int) -> int:

@@ -44,9 +44,11 @@ class Reported:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
+    """Reasoning output, on top of `output_tokens` (which counts the visible output only)."""
     cost_usd: float | None = None
     raw: dict[str, Any] | None = None
     """The provider's own usage object, verbatim."""
+    cache_write_1h_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +57,8 @@ class SseEvent:
 
     data: bytes
     content: bool = False
-    """A content chunk (text or tool arguments): what `cut_stream`'s `after_chunks` counts."""
+    """A content chunk (text or tool arguments): what `cut_stream`'s `after_chunks` counts,
+    and what a cut stream is billed for."""
     reported: Reported | None = None
     """Usage this event reports (cumulative), if any."""
 
@@ -69,6 +72,16 @@ class Rendered:
     events: list[SseEvent] = field(default_factory=list)
     reported: Reported | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """How the next answer presents itself, beyond what the brain decided."""
+
+    model: str | None = None
+    """The model id to say was served (None: the API's own mapping of the requested id)."""
+    report_cost: bool | None = None
+    """OpenRouter's `usage.cost`: None as requested, False never, True always."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +128,13 @@ class WireFormat:
         raise NotImplementedError
 
     def render(
-        self, provider: str, req: ChatRequest, ans: Answer, prompt: PromptUsage, body: dict
+        self,
+        provider: str,
+        req: ChatRequest,
+        ans: Answer,
+        prompt: PromptUsage,
+        body: dict,
+        served: Served = Served(),
     ) -> Rendered:
         """The answer in this API's response shape (JSON body or SSE events)."""
         raise NotImplementedError

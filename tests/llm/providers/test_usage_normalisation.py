@@ -34,8 +34,10 @@ def test_openai_cached_tokens_are_subtracted_from_the_prompt_once() -> None:
         }
     )
     normalised = openai_usage(usage)
-    # Reasoning tokens are already inside completion_tokens: not added again.
-    assert normalised == Usage(input_tokens=86, output_tokens=300, cache_read_tokens=1920)
+    # Reasoning tokens are already inside completion_tokens: not added again, kept apart.
+    assert normalised == Usage(
+        input_tokens=86, output_tokens=300, cache_read_tokens=1920, reasoning_tokens=128
+    )
     assert normalised.prompt_tokens == 2006
 
 
@@ -77,6 +79,26 @@ def test_anthropic_buckets_map_directly() -> None:
     )
 
 
+def test_anthropic_one_hour_cache_writes_are_kept_apart() -> None:
+    from anthropic.types import Usage as AnthropicUsage
+
+    usage = AnthropicUsage.model_validate(
+        {
+            "input_tokens": 12,
+            "output_tokens": 250,
+            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": 1500,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 500,
+                "ephemeral_1h_input_tokens": 1000,
+            },
+        }
+    )
+    assert anthropic_usage(usage) == Usage(
+        input_tokens=12, output_tokens=250, cache_write_tokens=1500, cache_write_1h_tokens=1000
+    )
+
+
 def test_anthropic_usage_with_absent_cache_fields() -> None:
     assert anthropic_usage({"input_tokens": 9, "output_tokens": 3}) == Usage(9, 3)
 
@@ -93,7 +115,9 @@ def test_gemini_cached_tokens_are_subtracted_and_thoughts_count_as_output() -> N
         total_token_count=5050,
     )
     normalised = gemini_usage(metadata)
-    assert normalised == Usage(input_tokens=130, output_tokens=920, cache_read_tokens=4000)
+    assert normalised == Usage(
+        input_tokens=130, output_tokens=920, cache_read_tokens=4000, reasoning_tokens=800
+    )
     assert normalised.prompt_tokens + normalised.output_tokens == metadata.total_token_count
 
 
