@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from salesctl.errors import InvalidInput
 from salesctl.reports.filters import CostFilters, load_zone, local_date, local_midnight
 from salesctl.reports.invoice_formats import Invoice, InvoiceUnreadable
-from salesctl.reports.rollups import ALL_METRICS, COUNT_METRICS, Metric, Sums
+from salesctl.reports.rollups import COUNT_METRICS, Metric, Sums
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -29,12 +29,12 @@ TRACKED_MODEL_DIMS: tuple[str, ...] = ("model",)
 """The tracking columns naming a call's model, each matched against the billed model. The
 served id today; add the configured id's column here once the rows keep it."""
 
-ESTIMATED_METRIC = "estimated_requests"
-"""The rollup metric counting calls whose cost was estimated, once the rollups keep one."""
-ESTIMATED_COLUMN = "cost_estimated"
 FLAGGED_IDS = 5
 """Request ids listed per cell of unpriced or estimated calls (`costs export` finds the rest)."""
 DEFAULT_TOLERANCE = "0.01"
+OPENROUTER_VENDORS: dict[str, str] = {"meta-llama": "meta", "mistralai": "mistral"}
+"""OpenRouter model prefixes whose genai-prices provider id is spelled differently (only to
+match ids here; OpenRouter calls are never priced from a vendor's own list)."""
 
 
 class CannotReconcile(InvalidInput):
@@ -86,7 +86,7 @@ def model_key(provider: str, model: str) -> str:
     """
     from genai_prices.data_snapshot import get_snapshot
 
-    from salesctl.llm.pricing import GENAI_PROVIDER, OPENROUTER_VENDORS
+    from salesctl.llm.pricing import GENAI_PROVIDER
 
     snapshot = get_snapshot()
     ref = model.strip()
@@ -133,8 +133,8 @@ class ReconcileCell:
     within_tolerance: bool
     tracked_requests: int
     unpriced_requests: int
-    estimated_requests: int | None
-    """Calls whose cost was estimated; None while the tracking rows do not say."""
+    estimated_requests: int
+    """Calls whose cost was partly estimated (served without a full usage report)."""
     flagged_request_ids: list[str]
     """A few unpriced or estimated calls of a cell outside the tolerance."""
     tracked_models: list[str]
@@ -226,9 +226,7 @@ async def tracked_cells(
     plan = plan_window(
         since, until, await read_state(session), [local_midnight(d, zone) for d in days[1:]]
     )
-    metrics: tuple[Metric, ...] = COUNT_METRICS + tuple(
-        m for m in ALL_METRICS if m == ESTIMATED_METRIC
-    )
+    metrics: tuple[Metric, ...] = COUNT_METRICS
     groups = await aggregate(
         session,
         plan,
@@ -263,9 +261,7 @@ async def _flagged_ids(
 
     t = AICostTracking.__table__
     zone = load_zone(zone_name)
-    flags = [t.c.unpriced.is_(True)]
-    if ESTIMATED_COLUMN in t.c:
-        flags.append(t.c[ESTIMATED_COLUMN].is_(True))
+    flags = [t.c.unpriced.is_(True), t.c.cost_estimated.is_(True)]
     query = (
         select(t.c.request_id)
         .where(
@@ -327,7 +323,6 @@ async def read_reconciliation(
         billed[key] += line.cost_usd
         billed_ids[key].add(line.model)
 
-    estimated_known = ESTIMATED_METRIC in ALL_METRICS
     cells = []
     for key in sorted({*cell_sums, *billed}):
         day, provider, model = key
@@ -336,7 +331,7 @@ async def read_reconciliation(
         billed_usd = billed.get(key, Decimal(0))
         difference = None if tracked_usd is None else tracked_usd - billed_usd
         within = difference is not None and request.tolerance.allows(difference, billed_usd)
-        estimated = int(getattr(sums, ESTIMATED_METRIC, 0)) if estimated_known else None
+        estimated = sums.estimated_requests
         flagged: list[str] = []
         if not within and (sums.unpriced_requests or estimated):
             flagged = await _flagged_ids(

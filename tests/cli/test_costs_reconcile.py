@@ -100,7 +100,7 @@ def test_a_csv_that_differs_in_one_cell_exits_1_and_shows_that_cell(
     assert first["billed_models"] == ["claude-sonnet-4-5"]
     assert first["unpriced_requests"] == 1
     assert len(first["flagged_request_ids"]) == 1
-    assert first["estimated_requests"] is None
+    assert first["estimated_requests"] == 0
     assert result["tracked_total_usd"] == Decimal("1.98")
 
     assert reconcile(str(path), "--tolerance", "25%")[0] == 0
