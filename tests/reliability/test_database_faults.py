@@ -363,7 +363,8 @@ async def insert_directly(url: str, data_dir: Path, ids: set[str]) -> None:
     from salesctl.llm.tracking import TrackingRecord, insert_rows
 
     wanted = []
-    for line in spool_of(data_dir).read_bytes().splitlines(keepends=True):
+    _header, *lines = spool_of(data_dir).read_bytes().splitlines(keepends=True)
+    for line in lines:
         data = parse_line(line)
         assert data is not None
         if data["request_id"] in ids:
@@ -428,8 +429,8 @@ def test_records_spooled_for_another_database_stay_unless_asked(
 def test_a_torn_line_costs_only_itself(db_env: str, data_dir: Path) -> None:
     ids = spool_lines(data_dir, 2, db_env)
     spool = spool_of(data_dir)
-    first, second = spool.read_bytes().splitlines(keepends=True)
-    spool.write_bytes(first[:50] + second)  # a write cut short, then another process's line
+    header, first, second = spool.read_bytes().splitlines(keepends=True)
+    spool.write_bytes(header + first[:50] + second)  # a write cut short, then another line
     result = flush_json()
     assert (result["inserted"], result["damaged"]) == (1, 0)
     assert [r.request_id for r in rows(db_env)] == [ids[1]]
