@@ -20,9 +20,17 @@ FailureKind = Literal[
     "claim_lost",
     "aborted",
     "internal",
+    "tracking_unavailable",
+    "database_unreachable",
 ]
 FATAL_FAILURES: frozenset[FailureKind] = frozenset(
-    {"missing_api_key", "budget_exceeded", "config_error"}
+    {
+        "missing_api_key",
+        "budget_exceeded",
+        "config_error",
+        "tracking_unavailable",
+        "database_unreachable",
+    }
 )
 """Failures that would repeat for every lead, so a bulk run stops taking new leads."""
 

@@ -559,6 +559,7 @@ class CostOptimizedLLMProvider:
     ) -> tuple[Reservation | None, _Call | None]:
         """Hold the call's maximum cost against the hard limits. Over a limit: the same call
         on a cheaper router tier to make instead, else BudgetExceeded (tracked as refused)."""
+        await self.writer.ensure_keepable()  # no record, no call
         if self.budget is None or not self.budget.limits_for(call.config.agent_type):
             return None, None
         from salesctl.llm.budget import max_cost

@@ -383,25 +383,32 @@ class TrackingWriter:
         self.database_failure: str | None = None
         """Why the last insert failed; None once one succeeds."""
         self._settlements: dict[str, tuple[Settle, Any]] = {}
+        self._holding: list[_Queued] = []
+        """The batch the writer task is gathering or writing."""
         self._sentinel: AsyncGenerator[None, None] | None = None
         self._retired = False
 
     # --- no record, no call -------------------------------------------------------------
 
-    def ensure_keepable(self) -> None:
+    async def ensure_keepable(self) -> None:
         """Raise `TrackingUnavailable` when a new call's record could be kept neither in the
-        database nor in the spool (both failed last time they were tried). Costs two
-        attribute reads while either works; then the spool is tried again each time, so the
-        calls resume once space is freed."""
-        if self.database_failure is None:
+        database nor in the spool. Costs two attribute reads while the spool works. When it
+        does not, the database is the only place left: the records waiting for it are written
+        first, so no further call is made until it is known to take them; and while both
+        fail, the spool's file system is tried again each time, so calls resume once there
+        is room."""
+        if self.spool is None:
+            if self.database_failure is None:
+                return
+        elif not self.spool.broken:
             return
-        if self.spool is not None and (not self.spool.broken or self.spool.probe()):
-            return
+        else:
+            await self.flush()
+            if self.database_failure is None or self.spool.probe():
+                return
         from salesctl.errors import TrackingUnavailable
 
-        where = "not configured" if self.spool is None else f"{self.spool.path}: "
-        if self.spool is not None and self.spool.failure is not None:
-            where += self.spool.failure.strerror or str(self.spool.failure)
+        where = "off" if self.spool is None else f"{self.spool.path}: {self._spool_error()}"
         raise TrackingUnavailable(
             f"cannot keep tracking records: the database failed ({self.database_failure}) "
             f"and so did the spool ({where}); no further provider calls are made: free disk "
@@ -509,6 +516,9 @@ class TrackingWriter:
         if self._loop is not None and self._loop.is_running():
             return  # a loop in another thread still owns them
         self._retire_sentinel()
+        # A writer task suspended on a loop that will never run again holds its batch.
+        self._carried.extend(self._holding)
+        self._holding = []
         if not self._carried and (self._queue is None or self._queue.empty()):
             return
         from salesctl.db.session import create_engine
@@ -578,6 +588,7 @@ class TrackingWriter:
         queue, wake = self._queue, self._wake
         while True:
             batch = [await queue.get()]
+            self._holding = batch
             try:
                 if not self._flushing and self.window > 0 and queue.qsize() + 1 < self.batch_size:
                     wake.clear()
@@ -594,6 +605,7 @@ class TrackingWriter:
                 self._carried.extend(batch)
                 raise
             finally:
+                self._holding = []
                 for _ in batch:
                     queue.task_done()
 

@@ -77,3 +77,45 @@ def scenario_id(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def data_dir(isolated_env: Path) -> Path:
     return isolated_env
+
+
+class SmallDisk:
+    """A 2 MiB tmpfs: `fill()` takes its last byte, `free()` gives the room back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._filler = root / "filler"
+
+    def fill(self) -> None:
+        chunk = b"\0" * 65536
+        with self._filler.open("ab", buffering=0) as filler:
+            for size in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        filler.write(chunk[:size])
+                        filler.flush()
+                except OSError:
+                    continue
+
+    def free(self) -> None:
+        self._filler.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A real, tiny file system to fill up (mounting one needs root; skipped otherwise)."""
+    import subprocess
+
+    root = tmp_path / "disk"
+    root.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(root)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("the full-disk tests mount a 2 MiB tmpfs, which needs root")
+    try:
+        yield SmallDisk(root)
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)

@@ -102,9 +102,20 @@ def salesctl(*args: str, env: dict[str, str] | None = None) -> Any:
 
 
 def costs_json(*args: str) -> dict[str, Any]:
+    """`salesctl costs --json ARGS`, money read as Decimal."""
     result = salesctl("costs", "--json", *args)
     assert result.exit_code == 0, result.stderr or result.output
-    return json.loads(result.stdout)
+    return json.loads(result.stdout, parse_float=Decimal)
+
+
+def assert_served_tracked_reported(url: str, served: Iterable[Any], **filters: str) -> None:
+    """What the simulator served, priced = what the table holds = what `costs --json` says."""
+    tracked = rows(url)
+    args = [f"--{name.replace('_', '-')}={value}" for name, value in filters.items()]
+    report = costs_json(*args)
+    assert total_cost(tracked) == ledger_cost(served)
+    assert Decimal(report["total_cost_usd"]) == total_cost(tracked)
+    assert report["total_requests"] == len(tracked)
 
 
 def spawn(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -117,6 +128,75 @@ def spawn(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
         env={**os.environ, **(env or {})},
         cwd=REPO,
     )
+
+
+# --- database state -------------------------------------------------------------------------
+
+
+REFUSE_SQLITE = (
+    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
+    "BEGIN SELECT RAISE(ABORT, 'tracking refused by the test'); END"
+)
+REFUSE_POSTGRES = (
+    "CREATE FUNCTION refuse_tracking() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'tracking refused by the test'; END $$",
+    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
+    "FOR EACH ROW EXECUTE FUNCTION refuse_tracking()",
+)
+
+
+async def execute(url: str, *statements: str) -> None:
+    from sqlalchemy import text
+
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def refuse_tracking(url: str) -> None:
+    statements = (REFUSE_SQLITE,) if url.startswith("sqlite") else REFUSE_POSTGRES
+    asyncio.run(execute(url, *statements))
+
+
+def accept_tracking(url: str) -> None:
+    asyncio.run(
+        execute(
+            url,
+            "DROP TRIGGER refuse_tracking"
+            + ("" if url.startswith("sqlite") else " ON ai_cost_tracking"),
+        )
+    )
+
+
+async def seed_leads(url: str, count: int) -> list[int]:
+    from salesctl.db.models import Lead
+    from salesctl.db.session import create_engine, session_factory
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            leads = [
+                Lead(
+                    company_name=f"Company {n}",
+                    contact_title="VP of Sales",
+                    industry="Software",
+                    employees=100 + n,
+                    region="United States",
+                    notes="Evaluating tools this quarter.",
+                )
+                for n in range(count)
+            ]
+            session.add_all(leads)
+            await session.flush()
+            return [lead.id for lead in leads]
+    finally:
+        await engine.dispose()
 
 
 # --- PostgreSQL administration -------------------------------------------------------------

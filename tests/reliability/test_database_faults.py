@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from reliability_kit import (
+    accept_tracking,
     ledger_cost,
     pg_database,
     pg_execute,
     pg_execute_async,
+    refuse_tracking,
     rows,
     salesctl,
     spawn,
@@ -87,46 +89,6 @@ def spool_of(data_dir: Path) -> Path:
 
 
 # --- a database that refuses tracking writes ----------------------------------------------
-
-REFUSE_SQLITE = (
-    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
-    "BEGIN SELECT RAISE(ABORT, 'tracking refused by the test'); END"
-)
-REFUSE_POSTGRES = (
-    "CREATE FUNCTION refuse_tracking() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'tracking refused by the test'; END $$",
-    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
-    "FOR EACH ROW EXECUTE FUNCTION refuse_tracking()",
-)
-
-
-async def execute(url: str, *statements: str) -> None:
-    from sqlalchemy import text
-
-    from salesctl.db.session import create_engine
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def refuse_tracking(url: str) -> None:
-    statements = (REFUSE_SQLITE,) if url.startswith("sqlite") else REFUSE_POSTGRES
-    asyncio.run(execute(url, *statements))
-
-
-def accept_tracking(url: str) -> None:
-    asyncio.run(
-        execute(
-            url,
-            "DROP TRIGGER refuse_tracking"
-            + ("" if url.startswith("sqlite") else " ON ai_cost_tracking"),
-        )
-    )
 
 
 async def seed_lead(url: str) -> int:
