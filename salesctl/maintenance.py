@@ -98,8 +98,8 @@ def _unreadable(exc: OSError, spool: Path) -> SpoolUnreadable:
     where = exc.filename or spool
     why = exc.strerror or str(exc)
     return SpoolUnreadable(
-        f"cannot read the tracking spool file {where}: {why}; make it readable and "
-        f"writable by you (chmod 600, and 700 on {spool.parent}), then run "
+        f"cannot read the tracking spool file {where}: {why}; it must be a file you can read "
+        f"and write (mode 600, in {spool.parent} with mode 700): fix that, then run "
         "`salesctl costs flush` again"
     )
 

@@ -580,6 +580,7 @@ def _compact_alone(
     landed: frozenset[str],
     step: Step,
 ) -> Compaction:
+    spool.with_name(SPOOL_NAME + ".compacting").unlink(missing_ok=True)  # a crash's leftover
     asides = aside_files(spool)
     try:
         size = spool.stat().st_size
@@ -631,8 +632,8 @@ def _compact_alone(
         aside.unlink(missing_ok=True)
     if asides:
         step("aside-removed")
-        with contextlib.suppress(OSError):
-            aside_dir(spool).rmdir()
+    with contextlib.suppress(OSError):
+        aside_dir(spool).rmdir()  # only when empty
     return Compaction(done=True, kept=len(kept), dropped_bytes=dropped)
 
 

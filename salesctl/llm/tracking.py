@@ -32,6 +32,7 @@ from salesctl.llm.spool import (
     RECORD_START,
     Span,
     Spool,
+    aside_dir,
     aside_files,
     compact,
     database_tag,
@@ -804,7 +805,7 @@ async def replay(
     another database (by URL, ignoring the password) stay in the spool.
     """
     database = database_tag(engine.url) if this_database_only else None
-    if is_settled(path):
+    if is_settled(path) and not aside_dir(path).exists():
         return ReplayResult()
     spool = Spool(path)
     inserted = replayed = 0
@@ -821,7 +822,7 @@ async def replay(
             landed.update(row["request_id"] for span, row in chunk if span is None)
     finally:
         spool.close()
-    if replayed or pending.damaged or aside_files(path):
+    if replayed or pending.damaged or aside_dir(path).exists():
         with contextlib.suppress(OSError):
             await asyncio.to_thread(compact, path, landed=frozenset(landed))
     return ReplayResult(
