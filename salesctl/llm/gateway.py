@@ -158,6 +158,7 @@ class CostOptimizedLLMProvider:
                 self.settings.budget,
                 timezone=self.settings.timezone,
                 engine=lambda: self.engine,
+                writer=lambda: self.writer,
                 warn=self._warn,
             )
 
