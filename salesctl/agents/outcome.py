@@ -84,6 +84,17 @@ class LeadFailure:
         return self.kind in FATAL_FAILURES
 
 
+def lead_failure(exc: Exception) -> LeadFailure:
+    """What an unexpected error means for the lead, in one line without SQL: the database
+    unreachable (which stops a bulk run), or an internal error."""
+    from salesctl.db.session import describe_db_error, unreachable_reason
+
+    reason = unreachable_reason(exc)
+    if reason is not None:
+        return LeadFailure("database_unreachable", f"database unreachable: {reason}")
+    return LeadFailure("internal", f"{type(exc).__name__}: {describe_db_error(exc)}")
+
+
 @dataclass(slots=True)
 class AgentOutcome:
     """One agent run on one lead: its result (when ok), failure (when not) and cost."""

@@ -246,3 +246,48 @@ async def terminate_backends(url: str) -> int:
         f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
     )
     return len(found)
+
+
+# --- a private PostgreSQL server, to take away mid-run -------------------------------------
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory, trust auth, its own
+    port) that a test may stop and start; the machine's shared server is never touched.
+    As root, the server runs as the `postgres` user (it refuses to run as root)."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.data = root / "pgdata"
+        self.port = port
+        self.log = root / "postgres.log"
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            self._as = ["runuser", "-u", "postgres", "--"]
+            os.chmod(root, 0o777)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/salesctl"
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        self.start()
+        pg_execute(self.url, "CREATE DATABASE salesctl")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
