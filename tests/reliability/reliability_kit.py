@@ -108,11 +108,13 @@ def costs_json(*args: str) -> dict[str, Any]:
     return json.loads(result.stdout, parse_float=Decimal)
 
 
-def assert_served_tracked_reported(url: str, served: Iterable[Any], **filters: str) -> None:
-    """What the simulator served, priced = what the table holds = what `costs --json` says."""
-    tracked = rows(url)
-    args = [f"--{name.replace('_', '-')}={value}" for name, value in filters.items()]
-    report = costs_json(*args)
+def assert_served_tracked_reported(
+    url: str, served: Iterable[Any], *, session_id: str | None = None
+) -> None:
+    """What the simulator served, priced = what the table holds = what `costs --json` says
+    (only the rows of `session_id`, when given)."""
+    tracked = rows(url, session_id=session_id)
+    report = costs_json(*([f"--session={session_id}"] if session_id else []))
     assert total_cost(tracked) == ledger_cost(served)
     assert Decimal(report["total_cost_usd"]) == total_cost(tracked)
     assert report["total_requests"] == len(tracked)
