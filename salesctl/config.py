@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     serve_token: SecretStr | None = None
     """Bearer token `salesctl serve` requires (mandatory off loopback): SALESCTL_SERVE_TOKEN."""
+    serve_hosts: list[str] = []
+    """Host names `salesctl serve` answers to beside localhost, 127.0.0.1, [::1] and its
+    --host (a request naming any other is refused, against DNS rebinding):
+    SALESCTL_SERVE_HOSTS='["sales.internal"]'."""
 
     providers: dict[str, ProviderOptions] = {}
     pricing: dict[str, PriceOverride] = {}
