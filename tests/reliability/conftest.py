@@ -123,15 +123,16 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
 
 
 @pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    """A migrated database on a PostgreSQL server of the test's own (stopped afterwards)."""
+def private_postgres(request: pytest.FixtureRequest) -> Iterator[PrivatePostgres]:
+    """A migrated database on a PostgreSQL server of the test's own (stopped afterwards);
+    with password authentication when the test is parametrized indirectly with one."""
     if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
         pytest.skip("needs PostgreSQL's initdb and pg_ctl to run a private server")
     import tempfile
 
     # Not under pytest's tmp dir: as root the server runs as `postgres`, which must reach it.
     root = Path(tempfile.mkdtemp(prefix="salesctl-pg-"))
-    server = PrivatePostgres(root, free_port())
+    server = PrivatePostgres(root, free_port(), password=getattr(request, "param", None))
     server.init()
     try:
         import asyncio

@@ -258,10 +258,12 @@ class PrivatePostgres:
     port) that a test may stop and start; the machine's shared server is never touched.
     As root, the server runs as the `postgres` user (it refuses to run as root)."""
 
-    def __init__(self, root: Path, port: int) -> None:
+    def __init__(self, root: Path, port: int, *, password: str | None = None) -> None:
+        self.root = root
         self.data = root / "pgdata"
         self.port = port
         self.log = root / "postgres.log"
+        self.password = password
         self._as: list[str] = []
         if os.geteuid() == 0:
             self._as = ["runuser", "-u", "postgres", "--"]
@@ -269,13 +271,20 @@ class PrivatePostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/salesctl"
+        user = f"postgres:{self.password}" if self.password else "postgres"
+        return f"postgresql+asyncpg://{user}@127.0.0.1:{self.port}/salesctl"
 
     def _run(self, *argv: str) -> None:
         subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=120)
 
     def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+        auth = ["-A", "trust"]
+        if self.password:
+            secret = self.root / "password"
+            secret.write_text(self.password + "\n")
+            os.chmod(secret, 0o644)
+            auth = ["-A", "scram-sha-256", f"--pwfile={secret}"]
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", *auth, "--no-sync")
         self.start()
         pg_execute(self.url, "CREATE DATABASE salesctl")
 
