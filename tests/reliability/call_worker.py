@@ -40,7 +40,9 @@ async def writer(index: int, args: argparse.Namespace) -> None:
 
             for n in counter:
                 try:
-                    result = await llm.complete(f"Qualify company {index}-{n}", config=config)
+                    result = await llm.complete(
+                        f"Qualify company {index}-{n}", config=config, max_tokens=args.max_tokens
+                    )
                 except BudgetExceeded:
                     sys.stdout.write("refused\n")
                     return
@@ -64,4 +66,5 @@ if __name__ == "__main__":
     parser.add_argument("--writers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--tag", default="worker")
+    parser.add_argument("--max-tokens", type=int, default=1000)
     asyncio.run(main(parser.parse_args()))

@@ -16,7 +16,7 @@ from salesctl.llm.simulator import Simulator
 
 pytestmark = pytest.mark.slow
 WORKER = str(REPO / "tests" / "reliability" / "call_worker.py")
-LIMIT = Decimal("0.002")
+LIMIT = Decimal("0.0005")
 
 
 def test_four_processes_with_eight_calls_each_in_flight_stay_under_the_limit(
@@ -25,7 +25,11 @@ def test_four_processes_with_eight_calls_each_in_flight_stay_under_the_limit(
     sim.latency_ms = 20  # calls overlap, as they do against a real provider
     env = {"SALESCTL_BUDGET__HARD_DAILY_USD": str(LIMIT)}
     procs = [
-        spawn(WORKER, "--calls", "400", "--concurrency", "8", "--tag", f"p{n}", env=env)
+        spawn(
+            WORKER,
+            *("--calls", "200", "--concurrency", "8", "--max-tokens", "100", "--tag", f"p{n}"),
+            env=env,
+        )
         for n in range(4)
     ]
     returned = refused = 0

@@ -87,7 +87,16 @@ async def seed_lead_123(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.mark.parametrize("style", list(SCRIPTS))
+@pytest.mark.parametrize(
+    ("style", "database_url"),
+    [
+        ("asyncio.run", "sqlite"),
+        ("asyncio.run", pytest.param("postgres", marks=pytest.mark.postgres)),
+        ("bare loop", "sqlite"),
+        ("async with", "sqlite"),
+    ],
+    indirect=["database_url"],
+)
 def test_the_seeds_example_as_written_leaves_its_rows_in_the_database(
     style: str, sim: Simulator, db_env: str, tmp_path: Path
 ) -> None:
