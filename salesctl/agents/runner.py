@@ -34,12 +34,13 @@ from salesctl.agents.store import reading
 from salesctl.agents.writer import ResultWriter
 from salesctl.db.base import utcnow
 from salesctl.db.session import describe_db_error, unreachable_reason
-from salesctl.errors import InvalidInput, NotFound
+from salesctl.errors import DatabaseError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from salesctl.agents.base import LeadAgent
+    from salesctl.config import Settings
 
 log = logging.getLogger("salesctl.agents.runner")
 
@@ -477,20 +478,29 @@ async def run_agent(
     stop = stop or StopSignal()
     emit = on_event or (lambda _event: None)
     sessions = agent.sessions
-    taken_over = await _take_over_dead_claims(sessions, agent.agent_type)
     feed: _Feed
     scope: BulkScope | None = None
-    if selection.explicit:
-        missing = await _missing_leads(sessions, selection.lead_ids)
-        if missing:
-            shown = ", ".join(str(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
-            raise NotFound(f"no lead with id {shown}: see `salesctl leads list`")
-        total = len(selection.lead_ids)
-        feed = _NamedFeed(sessions, agent.worker_id, agent.agent_type, selection.lead_ids, options)
-    else:
-        scope = bulk_scope(agent.agent_type, selection, force=options.force)
-        total = await count_pending(sessions, scope)
-        feed = _BulkFeed(sessions, agent.worker_id, scope, options)
+    try:
+        taken_over = await _take_over_dead_claims(sessions, agent.agent_type)
+        if selection.explicit:
+            missing = await _missing_leads(sessions, selection.lead_ids)
+            if missing:
+                shown = ", ".join(str(i) for i in missing[:10])
+                shown += " …" if len(missing) > 10 else ""
+                raise NotFound(f"no lead with id {shown}: see `salesctl leads list`")
+            total = len(selection.lead_ids)
+            feed = _NamedFeed(
+                sessions, agent.worker_id, agent.agent_type, selection.lead_ids, options
+            )
+        else:
+            scope = bulk_scope(agent.agent_type, selection, force=options.force)
+            total = await count_pending(sessions, scope)
+            feed = _BulkFeed(sessions, agent.worker_id, scope, options)
+    except Exception as exc:  # gone between the command's own check and here: nothing ran
+        reason = unreachable_reason(exc)
+        if reason is None or isinstance(exc, DatabaseError):
+            raise
+        raise DatabaseError(f"database unreachable: {reason}") from exc
 
     summary = RunSummary(
         agent=agent.agent_type,
@@ -630,7 +640,7 @@ class _Outage:
         self.reason = reason
         self.stop.request("database", f"database unreachable since {self.since}: {reason}")
 
-    async def summary(self, settings: Any) -> str:
+    async def summary(self, settings: Settings) -> str:
         """`database unreachable since 12:01:07; 31 tracked calls kept in the spool; …`."""
         from salesctl.llm.spool import count_pending, spool_path
 
