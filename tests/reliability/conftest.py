@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_kit import PrivatePostgres, free_port, pg_execute
+from reliability_kit import PrivatePostgres, SmallDisk, free_port, pg_execute
 from sim_kit import use_simulator
 
 from salesctl.llm.simulator import Simulator
@@ -78,28 +78,6 @@ def scenario_id(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def data_dir(isolated_env: Path) -> Path:
     return isolated_env
-
-
-class SmallDisk:
-    """A 2 MiB tmpfs: `fill()` takes its last byte, `free()` gives the room back."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._filler = root / "filler"
-
-    def fill(self) -> None:
-        chunk = b"\0" * 65536
-        with self._filler.open("ab", buffering=0) as filler:
-            for size in (65536, 4096, 512, 1):
-                try:
-                    while True:
-                        filler.write(chunk[:size])
-                        filler.flush()
-                except OSError:
-                    continue
-
-    def free(self) -> None:
-        self._filler.unlink(missing_ok=True)
 
 
 @pytest.fixture

@@ -302,3 +302,28 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# --- a small disk, to fill up ----------------------------------------------------------------
+
+
+class SmallDisk:
+    """A 2 MiB tmpfs: `fill()` takes its last byte, `free()` gives the room back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._filler = root / "filler"
+
+    def fill(self) -> None:
+        chunk = b"\0" * 65536
+        with self._filler.open("ab", buffering=0) as filler:
+            for size in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        filler.write(chunk[:size])
+                        filler.flush()
+                except OSError:
+                    continue
+
+    def free(self) -> None:
+        self._filler.unlink(missing_ok=True)

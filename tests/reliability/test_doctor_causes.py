@@ -8,8 +8,7 @@ import asyncio
 import json
 
 import pytest
-from conftest import PrivatePostgres
-from reliability_kit import execute, pg_execute, salesctl
+from reliability_kit import PrivatePostgres, execute, pg_execute, salesctl
 
 from salesctl import doctor
 from salesctl.config import Settings

@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SmallDisk
 from reliability_kit import (
+    SmallDisk,
     accept_tracking,
     assert_served_tracked_reported,
     refuse_tracking,

@@ -16,8 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PrivatePostgres
-from reliability_kit import assert_served_tracked_reported, salesctl, seed_leads, spawn
+from reliability_kit import (
+    PrivatePostgres,
+    assert_served_tracked_reported,
+    salesctl,
+    seed_leads,
+    spawn,
+)
 
 from salesctl.llm.simulator import Simulator
 
