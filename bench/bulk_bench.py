@@ -191,7 +191,7 @@ def run_scenario(
             **sim.env(),
             "DATABASE_URL": url,
             "SALESCTL_HOME": str(home),
-            "SALESCTL_CONFIG": str(home / "config.toml"),
+            "SALESCTL_CONFIG": os.devnull,  # no config file
         }
         args = ["qualify", "--all", "--concurrency", str(concurrency), "--json"]
         started = time.perf_counter()

@@ -165,7 +165,7 @@ def run(
     *, quick: bool = False, hits: int | None = None, backend: str | None = None
 ) -> list[Measurement]:
     hits = hits or (200 if quick else 2000)
-    os.environ.setdefault("SALESCTL_CONFIG", str(scratch_dir("cache-config") / "none.toml"))
+    os.environ.setdefault("SALESCTL_CONFIG", os.devnull)  # no config file
     progress(f"cache: {hits:,} hits per backend, {load_average()}")
     measurements: list[Measurement] = []
     sqlite_url = f"sqlite+aiosqlite:///{scratch_dir('cache-db') / 'bench.db'}"

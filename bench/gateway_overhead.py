@@ -460,7 +460,7 @@ def run(
         return run_inserts(quick=quick, database=database)
     calls = calls or (256 if quick else 2000)
     warmup = 32 if quick else 200
-    os.environ.setdefault("SALESCTL_CONFIG", str(scratch_dir("overhead-config") / "none.toml"))
+    os.environ.setdefault("SALESCTL_CONFIG", os.devnull)  # no config file
     progress(f"overhead: {load_average()}")
     measurements: list[Measurement] = []
     with simulator_process(latency_ms=0) as env:

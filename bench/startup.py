@@ -65,7 +65,7 @@ def _environment(home: str) -> dict[str, str]:
     }
     env.update(
         SALESCTL_HOME=home,
-        SALESCTL_CONFIG=os.path.join(home, "config.toml"),
+        SALESCTL_CONFIG=os.devnull,  # no config file
         COLUMNS="100",
     )
     return env

@@ -154,6 +154,10 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     serve_token: SecretStr | None = None
     """Bearer token `salesctl serve` requires (mandatory off loopback): SALESCTL_SERVE_TOKEN."""
+    serve_hosts: list[str] = []
+    """Host names `salesctl serve` answers to beside localhost, 127.0.0.1, [::1] and its
+    --host (a request naming any other is refused, against DNS rebinding):
+    SALESCTL_SERVE_HOSTS='["sales.internal"]'."""
 
     providers: dict[str, ProviderOptions] = {}
     pricing: dict[str, PriceOverride] = {}
@@ -172,6 +176,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = config_path()
+        if os.environ.get("SALESCTL_CONFIG"):
+            check_named_config(path)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path.is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
@@ -248,6 +254,30 @@ def config_path() -> Path:
         return Path(explicit).expanduser()
     xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(xdg) / "salesctl" / "config.toml"
+
+
+def check_named_config(path: Path) -> None:
+    """A config file named by `SALESCTL_CONFIG` must be there and readable: a typo there
+    would otherwise silently drop every setting in it, hard budget limits included.
+    (`SALESCTL_CONFIG=/dev/null` says: no config file.)"""
+    from salesctl.errors import ConfigError
+
+    if path.is_dir():
+        raise ConfigError(
+            f"SALESCTL_CONFIG names {path}, a directory: point it at a TOML file, or unset it"
+        )
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise ConfigError(
+            f"SALESCTL_CONFIG names {path}, which does not exist: create it, or unset "
+            "SALESCTL_CONFIG to use ~/.config/salesctl/config.toml"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the config file {path} named by SALESCTL_CONFIG: {exc.strerror or exc}"
+        ) from None
 
 
 def normalise_database_url(url: str) -> str:

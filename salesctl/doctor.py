@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from decimal import Decimal
 
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from salesctl.config import ProviderId, Settings
     from salesctl.llm.gateway import CostOptimizedLLMProvider
 
@@ -138,16 +140,15 @@ async def check_database(settings: Settings) -> Check:
         return Check("database", False, str(exc), fix="correct DATABASE_URL")
     try:
         revision = await asyncio.wait_for(current_revision(engine), CONNECT_TIMEOUT_S)
+        writable = await asyncio.wait_for(cannot_write(engine, url), CONNECT_TIMEOUT_S)
     except (DatabaseError, TimeoutError) as exc:
-        why = str(exc) or f"no answer within {CONNECT_TIMEOUT_S:g} s"
-        return Check(
-            "database",
-            False,
-            f"{shown}: {why}",
-            fix="start the database server, or point DATABASE_URL at a reachable one",
-        )
+        why, fix = database_cause(exc, url)
+        return Check("database", False, f"{shown}: {why}", fix=fix)
     finally:
         await engine.dispose()
+    if revision == SCHEMA_HEAD and writable is not None:
+        why, fix = writable
+        return Check("database", False, f"{shown}: {why}", fix=fix)
     if revision == SCHEMA_HEAD:
         return Check("database", True, f"{shown} (schema {SCHEMA_HEAD})")
     if revision is None:
@@ -165,6 +166,129 @@ async def check_database(settings: Settings) -> Check:
         f"{shown} is at schema {revision!r}, newer than this salesctl ({SCHEMA_HEAD!r})",
         fix="upgrade salesctl (pip install -U salesctl)",
     )
+
+
+SQLSTATE_CAUSES: dict[str, tuple[str, str]] = {
+    "28P01": (
+        "authentication failed (wrong password)",
+        "correct the user name and password in DATABASE_URL",
+    ),
+    "28000": (
+        "the server does not let this user in from here",
+        "correct the user in DATABASE_URL, or allow it in the server's pg_hba.conf",
+    ),
+    "3D000": (
+        "the database does not exist",
+        "create it (createdb NAME), or correct the database name in DATABASE_URL",
+    ),
+    "42501": (
+        "permission denied",
+        "grant the user in DATABASE_URL access to the salesctl tables, or use their owner",
+    ),
+    "57P03": ("the server is starting up or shutting down", "wait a moment and try again"),
+    "53300": (
+        "the server has no connection slot left",
+        "close idle connections, or raise max_connections on the server",
+    ),
+}
+"""PostgreSQL errors (by SQLSTATE) that say why a connection failed, and what to do."""
+
+
+def database_cause(exc: BaseException, url: str) -> tuple[str, str]:
+    """Why the database cannot be used, in a few words, and the fix: the real cause
+    (a wrong password, a missing database, permissions), not just "start the server"."""
+    import socket
+
+    from salesctl.db.session import describe_db_error, sqlite_path
+
+    seen = []
+    cause: BaseException | None = exc
+    while cause is not None and cause not in seen:
+        seen.append(cause)
+        state = getattr(cause, "sqlstate", None)
+        if state in SQLSTATE_CAUSES:
+            why, fix = SQLSTATE_CAUSES[state]
+            return f"{why}: {describe_db_error(cause)}", fix
+        if isinstance(cause, ConnectionRefusedError):
+            return (
+                "connection refused: no database server listens there",
+                "start the database server, or point DATABASE_URL at a reachable one",
+            )
+        if isinstance(cause, socket.gaierror):
+            return (
+                f"the host name does not resolve ({cause.strerror})",
+                "correct the host in DATABASE_URL",
+            )
+        if isinstance(cause, TimeoutError):
+            return (
+                f"no answer within {CONNECT_TIMEOUT_S:g} s",
+                "check the host, the port and any firewall in between",
+            )
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    text = str(exc).lower()
+    database_file = sqlite_path(url)
+    if database_file is not None and ("readonly" in text or "unable to open" in text):
+        return (
+            f"{database_file} cannot be opened for writing ({describe_db_error(exc)})",
+            f"make {database_file} and its directory readable and writable by you",
+        )
+    return (
+        str(exc) or describe_db_error(exc),
+        "start the database server, or point DATABASE_URL at a reachable one",
+    )
+
+
+async def cannot_write(engine: AsyncEngine, url: str) -> tuple[str, str] | None:
+    """Why salesctl could not write to this (reachable, migrated) database: read-only, or
+    without permission on its tables; None when it can."""
+    import os
+
+    from sqlalchemy import text
+
+    from salesctl.db.session import sqlite_path
+
+    database_file = sqlite_path(url)
+    if database_file is not None:
+        for path in (database_file, database_file.parent):
+            if path.exists() and not os.access(path, os.W_OK):
+                return (
+                    f"read-only: {path} is not writable by you",
+                    f"make {path} writable by you (it should be yours: chmod u+w)",
+                )
+        return None
+    if engine.dialect.name != "postgresql":
+        return None
+    async with engine.connect() as conn:
+        has_table = await conn.run_sync(
+            lambda sync: sync.dialect.has_table(sync, "ai_cost_tracking")
+        )
+        if not has_table:
+            return None
+        standby, read_only, may_insert, may_update = (
+            await conn.execute(
+                text(
+                    "SELECT pg_is_in_recovery(), current_setting('transaction_read_only'), "
+                    "has_table_privilege('ai_cost_tracking', 'INSERT'), "
+                    "has_table_privilege('agent_runs', 'UPDATE')"
+                )
+            )
+        ).one()
+    if standby:
+        return (
+            "read-only: this is a standby server (in recovery)",
+            "point DATABASE_URL at the primary server",
+        )
+    if read_only == "on":
+        return (
+            "read-only: transactions default to read only (default_transaction_read_only)",
+            "ALTER DATABASE … SET default_transaction_read_only = off, or use another role",
+        )
+    if not (may_insert and may_update):
+        return (
+            "permission denied: this user may not write the salesctl tables",
+            "GRANT INSERT, UPDATE, DELETE on them to the user in DATABASE_URL, or use their owner",
+        )
+    return None
 
 
 def _is_older_revision(revision: str) -> bool:

@@ -100,3 +100,12 @@ class InvalidModelOutput(SalesctlError):
 
     spent_usd: Decimal | None = None
     """What the failed attempts cost together (each is also tracked on its own row)."""
+
+
+class TrackingUnavailable(SalesctlError):
+    """A call's tracking record could be kept neither in the database nor in the spool, so no
+    further provider call is made (no record, no call)."""
+
+
+class SpoolUnreadable(SalesctlError):
+    """A file of the tracking spool cannot be read or written (its permissions, mostly)."""

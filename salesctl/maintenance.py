@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from salesctl.errors import InvalidInput
+from salesctl.errors import InvalidInput, SpoolUnreadable
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -51,20 +52,38 @@ class FlushResult:
 
 
 async def flush_spool(
-    engine: AsyncEngine, settings: Settings, *, any_database: bool = False
+    engine: AsyncEngine,
+    settings: Settings,
+    *,
+    any_database: bool = False,
+    imported: str | None = None,
 ) -> FlushResult:
-    """Insert every spooled tracking record the database lacks (idempotent, by request id).
+    """Insert every spooled tracking record the database lacks (idempotent, by request id),
+    and with `imported` the records in that text as well (the `salesctl-tracking-record`
+    lines a run wrote to stderr when it could keep them nowhere else).
 
-    Records spooled for another database stay unless `any_database` is set.
+    Records spooled for another database stay unless `any_database` is set. An unreadable
+    spool file raises `SpoolUnreadable` (one line naming the file and the fix).
     """
     import asyncio
 
     from salesctl.llm.spool import count_pending, spool_path
-    from salesctl.llm.tracking import replay
+    from salesctl.llm.tracking import import_records, replay
 
     path = spool_path(settings.data_dir)
-    result = await replay(engine, path, this_database_only=not any_database)
-    pending = await asyncio.to_thread(count_pending, path)
+    try:
+        result = await replay(engine, path, this_database_only=not any_database)
+        pending = await asyncio.to_thread(count_pending, path)
+    except OSError as exc:
+        raise _unreadable(exc, path) from exc
+    if imported is not None:
+        extra = await import_records(engine, imported)
+        result = replace(
+            result,
+            inserted=result.inserted + extra.inserted,
+            already_present=result.already_present + extra.already_present,
+            damaged=result.damaged + extra.damaged,
+        )
     return FlushResult(
         spool=str(path),
         inserted=result.inserted,
@@ -72,6 +91,16 @@ async def flush_spool(
         other_database=result.other_database,
         damaged=result.damaged,
         pending=pending,
+    )
+
+
+def _unreadable(exc: OSError, spool: Path) -> SpoolUnreadable:
+    where = exc.filename or spool
+    why = exc.strerror or str(exc)
+    return SpoolUnreadable(
+        f"cannot read the tracking spool file {where}: {why}; it must be a file you can read "
+        f"and write (mode 600, in {spool.parent} with mode 700): fix that, then run "
+        "`salesctl costs flush` again"
     )
 
 

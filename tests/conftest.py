@@ -136,8 +136,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     from salesctl.config import get_settings
 
     home = tmp_path / "home"
+    config = tmp_path / "config.toml"
+    config.touch()  # a config file that is named must exist
     monkeypatch.setenv("SALESCTL_HOME", str(home))
-    monkeypatch.setenv("SALESCTL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("SALESCTL_CONFIG", str(config))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
     for name in (*PROVIDER_ENV, "DATABASE_URL", "REDIS_URL"):

@@ -152,3 +152,39 @@ def test_data_dir_from_the_config_file(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.delenv("SALESCTL_HOME")
     (tmp_path / "config.toml").write_text(f'home = "{tmp_path / "data"}"\n', encoding="utf-8")
     assert Settings().data_dir == tmp_path / "data"
+
+
+@pytest.mark.parametrize("problem", ["missing", "a directory", "unreadable"])
+def test_a_named_config_file_that_cannot_be_read_is_one_line_and_exit_1(
+    problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from salesctl.cli import app
+
+    named = tmp_path / "named.toml"
+    if problem == "a directory":
+        named.mkdir()
+    elif problem == "unreadable":
+        if os.geteuid() == 0:
+            pytest.skip("root reads any file")
+        named.write_text('[budget]\nhard_daily_usd = "5"\n')
+        named.chmod(0)
+    monkeypatch.setenv("SALESCTL_CONFIG", str(named))
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="SALESCTL_CONFIG"):
+        Settings()
+    result = CliRunner().invoke(app, ["config", "show"])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: ")
+    assert str(named) in result.stderr
+
+
+def test_dev_null_as_the_config_file_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("SALESCTL_CONFIG", os.devnull)
+    assert Settings().timezone == "UTC"

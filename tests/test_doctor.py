@@ -73,7 +73,9 @@ def test_python_older_than_3_11_fails_with_the_fix() -> None:
     assert "3.11" in old.fix
 
 
-def test_no_config_file_means_defaults() -> None:
+def test_no_config_file_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SALESCTL_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     check, settings = doctor.check_config()
     assert check.ok
     assert "defaults" in check.detail

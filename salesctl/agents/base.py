@@ -25,7 +25,8 @@ from salesctl.agents.context import (
     new_worker_id,
 )
 from salesctl.agents.lead import LeadSnapshot
-from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure
+from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure, lead_failure
+from salesctl.db.session import unreachable_reason
 from salesctl.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -198,9 +199,14 @@ class LeadAgent:
         started = time.perf_counter()
         try:
             state = await self._run_graph(context, claim.lead)
-        except Exception as exc:  # a bug must fail this lead, not the whole batch
-            failure = LeadFailure("internal", f"{type(exc).__name__}: {exc}")
-            await store.record_failure(context, [], failure)
+        except Exception as exc:  # a bug, or the database gone: this lead fails, not the batch
+            failure = lead_failure(exc)
+            try:
+                await store.record_failure(context, [], failure)
+            except Exception as again:
+                if unreachable_reason(again) is None:
+                    raise
+                # The claim stays; the next run takes it over (this process will be gone).
             state = {"failure": failure}
         finally:
             if self._own_gateway:

@@ -1,9 +1,11 @@
 """Claims on leads, so several workers (processes or machines) share one bulk run safely.
 
-A claim is an `agent_runs` row in status `running` with a worker id and a lease. A lead is
-taken by a bulk run only if no run of that agent on it blocks it (`_blocks`): a live claim,
-a finished run (unless `--force`), or a run this worker's run already tried. A claim whose
-lease has expired (its worker crashed) blocks nothing, so another worker picks the lead up.
+A claim is an `agent_runs` row in status `running` with a worker id, the host name and pid of
+the process holding it, and a lease. A lead is taken by a bulk run only if no run of that
+agent on it blocks it (`_blocks`): a live claim, a finished run (unless `--force`), or a run
+this worker's run already tried. A claim whose lease has expired (its worker crashed) blocks
+nothing, so another worker picks the lead up; a claim whose process no longer runs on this
+host is closed at once (`take_over_dead_claims`), without waiting for its lease.
 
 PostgreSQL: leads are locked with `SELECT … FOR UPDATE SKIP LOCKED` in a short transaction
 that re-checks them under the lock and inserts the claims. SQLite has one writer at a time:
@@ -13,9 +15,12 @@ before it reads. Query functions take `session` keyword-only and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
@@ -42,6 +47,24 @@ if TYPE_CHECKING:
 
 DEFAULT_LEASE_SECONDS = 300.0
 LEASE_EXPIRED = "claim expired: its worker stopped renewing it (crashed or killed)"
+WORKER_GONE = "claim taken over: its worker process {pid} on {host} no longer runs"
+
+
+@cache
+def this_host() -> str:
+    """The host name claims record (cut to the column's width)."""
+    return socket.gethostname()[:255]
+
+
+def process_runs(pid: int) -> bool:
+    """Whether a process with this id runs on this host (one we may not signal runs too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +215,7 @@ async def claim_named(
 
 
 _CLAIM_FIELDS = ["lead_id", "agent", "status", "worker_id", "lease_expires_at", "started_at"]
-_CLAIM_FIELDS += ["llm_calls"]
+_CLAIM_FIELDS += ["llm_calls", "worker_host", "worker_pid"]
 
 
 def _claim_columns(agent: str, worker_id: str, now: datetime, expires: datetime) -> list[Any]:
@@ -204,13 +227,15 @@ def _claim_columns(agent: str, worker_id: str, now: datetime, expires: datetime)
         literal(expires, UTCDateTime()),
         literal(now, UTCDateTime()),
         literal(0),
+        literal(this_host()),
+        literal(os.getpid()),
     ]
 
 
 def _claim_row(
     agent: str, lead_id: int, worker_id: str, now: datetime, expires: datetime
 ) -> dict[str, object]:
-    values = [lead_id, agent, "running", worker_id, expires, now, 0]
+    values = [lead_id, agent, "running", worker_id, expires, now, 0, this_host(), os.getpid()]
     return dict(zip(_CLAIM_FIELDS, values, strict=True))
 
 
@@ -252,6 +277,71 @@ async def _expire_stale(
     )
 
 
+async def take_over_dead_claims(
+    *,
+    session: AsyncSession,
+    agent: str,
+    runs: Callable[[int], bool] = process_runs,
+) -> int:
+    """Close the live claims of `agent` whose process no longer runs on this host (killed,
+    crashed, or stopped while the database was away), so their leads are free at once;
+    returns how many. Claims of other hosts wait for their lease."""
+    now = utcnow()
+    held = select(AgentRun.id, AgentRun.worker_pid).where(
+        AgentRun.agent == agent,
+        AgentRun.status == "running",
+        AgentRun.lease_expires_at > now,
+        AgentRun.worker_host == this_host(),
+        AgentRun.worker_pid.is_not(None),
+        AgentRun.worker_pid != os.getpid(),
+    )
+    dead: dict[int, list[int]] = {}
+    for run_id, pid in await session.execute(held):
+        if not runs(pid):
+            dead.setdefault(pid, []).append(run_id)
+    for pid, run_ids in dead.items():
+        await session.execute(
+            update(AgentRun)
+            .where(AgentRun.id.in_(run_ids), AgentRun.status == "running")
+            .values(
+                status="error",
+                error=WORKER_GONE.format(pid=pid, host=this_host()),
+                finished_at=now,
+                lease_expires_at=None,
+            )
+        )
+    return sum(map(len, dead.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class HeldElsewhere:
+    """Selected leads another live worker holds (this run left them to it)."""
+
+    leads: int
+    until: datetime | None
+    """When the last of those claims' leases ends (unless renewed)."""
+
+
+async def held_elsewhere(
+    *, session: AsyncSession, scope: BulkScope, worker_id: str
+) -> HeldElsewhere:
+    """How many selected leads other workers hold claims on right now."""
+    now = utcnow()
+    query = (
+        select(func.count(func.distinct(AgentRun.lead_id)), func.max(AgentRun.lease_expires_at))
+        .join(Lead, Lead.id == AgentRun.lead_id)
+        .where(
+            lead_filter(scope.selection),
+            AgentRun.agent == scope.agent,
+            AgentRun.status == "running",
+            AgentRun.lease_expires_at > now,
+            AgentRun.worker_id != worker_id,
+        )
+    )
+    count, until = (await session.execute(query)).one()
+    return HeldElsewhere(int(count or 0), until if count else None)
+
+
 async def renew_leases(
     *,
     session: AsyncSession,
@@ -290,7 +380,7 @@ async def release_claims(*, session: AsyncSession, run_ids: Sequence[int], worke
 async def abandon_claims(
     *, session: AsyncSession, run_ids: Sequence[int], worker_id: str, reason: str
 ) -> None:
-    """Close claims on leads whose run was cut short (a second Ctrl-C)."""
+    """Close claims on leads whose run was cut short (`reason` says by what)."""
     if not run_ids:
         return
     await session.execute(

@@ -20,9 +20,17 @@ FailureKind = Literal[
     "claim_lost",
     "aborted",
     "internal",
+    "tracking_unavailable",
+    "database_unreachable",
 ]
 FATAL_FAILURES: frozenset[FailureKind] = frozenset(
-    {"missing_api_key", "budget_exceeded", "config_error"}
+    {
+        "missing_api_key",
+        "budget_exceeded",
+        "config_error",
+        "tracking_unavailable",
+        "database_unreachable",
+    }
 )
 """Failures that would repeat for every lead, so a bulk run stops taking new leads."""
 
@@ -74,6 +82,17 @@ class LeadFailure:
     @property
     def fatal(self) -> bool:
         return self.kind in FATAL_FAILURES
+
+
+def lead_failure(exc: Exception) -> LeadFailure:
+    """What an unexpected error means for the lead, in one line without SQL: the database
+    unreachable (which stops a bulk run), or an internal error."""
+    from salesctl.db.session import describe_db_error, unreachable_reason
+
+    reason = unreachable_reason(exc)
+    if reason is not None:
+        return LeadFailure("database_unreachable", f"database unreachable: {reason}")
+    return LeadFailure("internal", f"{type(exc).__name__}: {describe_db_error(exc)}")
 
 
 @dataclass(slots=True)

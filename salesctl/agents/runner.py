@@ -3,9 +3,12 @@
 `run_agent` claims leads (see `claims`), runs up to `concurrency` of them at once, saves
 their results in batches (see `writer`), renews its claims while they run, reports each
 finished lead as an event, and returns a summary.
-A stop request (the first Ctrl-C or SIGTERM, or a failure that would repeat for every lead)
-stops it taking new leads and lets the running ones finish and be saved; an abort (a second
-Ctrl-C) cancels them and closes their claims as failed.
+A stop request (the first Ctrl-C or SIGTERM, a failure that would repeat for every lead, or
+the database becoming unreachable) stops it taking new leads and lets the running ones finish
+and be saved; an abort (a second Ctrl-C or SIGTERM) cancels them and closes their claims as
+failed, naming the cause. A run that loses its database still ends with its summary: what the
+calls in flight were tracked as waits in the spool, and the claims it could not close are
+taken over by the next run on this host at once (their process is gone).
 """
 
 from __future__ import annotations
@@ -19,29 +22,32 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from salesctl.agents import claims
 from salesctl.agents.claims import BulkScope, Claim
-from salesctl.agents.outcome import AgentOutcome, LeadFailure
+from salesctl.agents.outcome import AgentOutcome, LeadFailure, lead_failure
 from salesctl.agents.selection import LeadSelection
 from salesctl.agents.store import reading
 from salesctl.agents.writer import ResultWriter
 from salesctl.db.base import utcnow
-from salesctl.errors import InvalidInput, NotFound
+from salesctl.db.session import describe_db_error, unreachable_reason
+from salesctl.errors import DatabaseError, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from salesctl.agents.base import LeadAgent
+    from salesctl.config import Settings
 
 log = logging.getLogger("salesctl.agents.runner")
 
-StopReason = Literal["SIGINT", "SIGTERM", "fatal"]
+StopReason = Literal["SIGINT", "SIGTERM", "fatal", "database"]
 DEFAULT_CONCURRENCY = 8
 MAX_CONCURRENCY = 256
-ABORTED = "aborted: the run was cancelled (a second Ctrl-C) before this lead finished"
+ABORTED = "aborted: the run was cancelled ({cause}) before this lead finished"
 CLAIM_ATTEMPTS = 3
 
 
@@ -106,6 +112,7 @@ class StopSignal:
         self.reason: StopReason | None = None
         self.message = ""
         self.aborted = False
+        self.abort_cause = ""
         self._requested = asyncio.Event()
         self._abort = asyncio.Event()
 
@@ -119,8 +126,10 @@ class StopSignal:
             self.message = message
             self._requested.set()
 
-    def abort(self) -> None:
-        self.aborted = True
+    def abort(self, cause: str = "a second Ctrl-C") -> None:
+        if not self.aborted:
+            self.aborted = True
+            self.abort_cause = cause
         self._abort.set()
 
     async def wait_requested(self) -> None:
@@ -137,7 +146,7 @@ def stop_on_signals(stop: StopSignal) -> Iterator[None]:
 
     def on_signal(reason: str) -> None:
         if stop.requested and stop.reason != "fatal":
-            stop.abort()
+            stop.abort("a second Ctrl-C" if reason == "SIGINT" else f"a second {reason}")
         else:
             stop.request(reason)  # type: ignore[arg-type]
 
@@ -173,6 +182,12 @@ class RunSummary:
     stopped_by: StopReason | None = None
     stop_message: str = ""
     aborted: bool = False
+    taken_over: int = 0
+    """Claims of processes no longer running on this host that this run freed at its start."""
+    held_elsewhere: int = 0
+    """Selected leads still claimed by other live workers when this run ended."""
+    held_until: datetime | None = None
+    """When the last of those claims' leases ends (unless their workers renew them)."""
 
     @property
     def done(self) -> int:
@@ -250,6 +265,9 @@ class RunSummary:
             "stopped_by": self.stopped_by,
             "stop_message": self.stop_message or None,
             "aborted": self.aborted,
+            "claims_taken_over": self.taken_over,
+            "held_by_other_workers": self.held_elsewhere,
+            "held_until": self.held_until.isoformat() if self.held_until else None,
         }
 
 
@@ -454,24 +472,35 @@ async def run_agent(
     """Run `agent` over the selected leads and return the summary.
 
     Named leads that do not exist raise NotFound before anything is spent. Tracking rows are
-    flushed to the database before this returns.
+    flushed to the database (or, without one, to the spool) before this returns.
     """
     options = options or RunOptions()
     stop = stop or StopSignal()
     emit = on_event or (lambda _event: None)
     sessions = agent.sessions
     feed: _Feed
-    if selection.explicit:
-        missing = await _missing_leads(sessions, selection.lead_ids)
-        if missing:
-            shown = ", ".join(str(i) for i in missing[:10]) + (" …" if len(missing) > 10 else "")
-            raise NotFound(f"no lead with id {shown}: see `salesctl leads list`")
-        total = len(selection.lead_ids)
-        feed = _NamedFeed(sessions, agent.worker_id, agent.agent_type, selection.lead_ids, options)
-    else:
-        scope = bulk_scope(agent.agent_type, selection, force=options.force)
-        total = await count_pending(sessions, scope)
-        feed = _BulkFeed(sessions, agent.worker_id, scope, options)
+    scope: BulkScope | None = None
+    try:
+        taken_over = await _take_over_dead_claims(sessions, agent.agent_type)
+        if selection.explicit:
+            missing = await _missing_leads(sessions, selection.lead_ids)
+            if missing:
+                shown = ", ".join(str(i) for i in missing[:10])
+                shown += " …" if len(missing) > 10 else ""
+                raise NotFound(f"no lead with id {shown}: see `salesctl leads list`")
+            total = len(selection.lead_ids)
+            feed = _NamedFeed(
+                sessions, agent.worker_id, agent.agent_type, selection.lead_ids, options
+            )
+        else:
+            scope = bulk_scope(agent.agent_type, selection, force=options.force)
+            total = await count_pending(sessions, scope)
+            feed = _BulkFeed(sessions, agent.worker_id, scope, options)
+    except Exception as exc:  # gone between the command's own check and here: nothing ran
+        reason = unreachable_reason(exc)
+        if reason is None or isinstance(exc, DatabaseError):
+            raise
+        raise DatabaseError(f"database unreachable: {reason}") from exc
 
     summary = RunSummary(
         agent=agent.agent_type,
@@ -480,6 +509,7 @@ async def run_agent(
         selection=selection.describe(),
         worker_id=agent.worker_id,
         total=total,
+        taken_over=taken_over,
     )
     emit(
         RunStarted(
@@ -492,26 +522,31 @@ async def run_agent(
         )
     )
     running: dict[int, Claim] = {}
-    cut_short: list[int] = []
+    cut_short: dict[int, str] = {}
     writer = ResultWriter(sessions)
     clock = time.perf_counter()
+    outage = _Outage(stop)
 
     def finished(outcome: AgentOutcome) -> None:
         summary.outcomes.append(outcome)
         emit(LeadFinished(outcome))
-        if outcome.failure is not None and outcome.failure.fatal:
-            stop.request("fatal", outcome.failure.message)
+        failure = outcome.failure
+        if failure is not None and failure.kind == "database_unreachable":
+            outage.lost(failure.message.removeprefix("database unreachable: "))
+        elif failure is not None and failure.fatal:
+            stop.request("fatal", failure.message)
 
     async def run_lead(claim: Claim) -> None:
         running[claim.run_id] = claim
         try:
             outcome = await agent.run(claim.lead_id, claim=claim, writer=writer)
-        except asyncio.CancelledError:
-            cut_short.append(claim.run_id)
-            finished(_failed(agent, claim, LeadFailure("aborted", ABORTED)))
+        except asyncio.CancelledError as exc:
+            cause = str(exc.args[0]) if exc.args else "the run was cancelled"
+            cut_short[claim.run_id] = ABORTED.format(cause=cause)
+            finished(_failed(agent, claim, LeadFailure("aborted", cut_short[claim.run_id])))
             raise
         except Exception as exc:  # the run's own bookkeeping failed (database down?)
-            outcome = _failed(agent, claim, LeadFailure("internal", f"{exc}"))
+            outcome = _failed(agent, claim, lead_failure(exc))
         finally:
             running.pop(claim.run_id, None)
         finished(outcome)
@@ -542,42 +577,109 @@ async def run_agent(
     leads: set[asyncio.Task[None]] = set()
     workers = [asyncio.create_task(worker()) for _ in range(options.concurrency)]
     helpers = [
-        asyncio.create_task(_renew_leases(feed, running, options)),
+        asyncio.create_task(_renew_leases(feed, running, options, outage)),
         asyncio.create_task(announce_stop()),
     ]
     aborted = asyncio.create_task(stop.wait_aborted())
+    cause = "the run failed"
     try:
         remaining = set(workers)
         while remaining and not aborted.done():
             done, _ = await asyncio.wait({*remaining, aborted}, return_when=asyncio.FIRST_COMPLETED)
             for task in done - {aborted}:
                 remaining.discard(task)
-                task.result()  # a worker's unexpected error (the database gone?) ends the run
+                error = task.exception()
+                if error is None:
+                    continue
+                reason = unreachable_reason(error)
+                if reason is None:
+                    raise error  # a bug: end the run (its claims are closed below)
+                outage.lost(reason)  # claiming failed: the other workers stop as well
         while leads and not aborted.done():
             await asyncio.wait({*leads, aborted}, return_when=asyncio.FIRST_COMPLETED)
+        cause = stop.abort_cause or "the run ended"
     finally:
         unfinished = [*workers, *leads, *helpers, aborted]
         for task in unfinished:
-            task.cancel()
+            task.cancel(stop.abort_cause or cause)
         await asyncio.gather(*unfinished, return_exceptions=True)
         await writer.aclose()
-        await _close_unfinished(feed, cut_short, agent.worker_id)
-        await agent.gateway.flush()
+        await agent.gateway.flush()  # tracked calls: to the database, or else the spool
+        await _close_unfinished(feed, cut_short, agent.worker_id, outage)
 
     if isinstance(feed, _NamedFeed):
         for lead_id in feed.vanished:
             failure = LeadFailure("not_found", f"lead {lead_id} was deleted before it ran")
             finished(_failed(agent, Claim(run_id=0, lead_id=lead_id), failure))
+    elif scope is not None and not outage.since:
+        held = await _held_elsewhere(sessions, scope, agent.worker_id, outage)
+        summary.held_elsewhere, summary.held_until = held.leads, held.until
     order = {lead_id: index for index, lead_id in enumerate(selection.lead_ids)}
     summary.outcomes.sort(key=lambda o: (order.get(o.lead_id, o.lead_id), o.lead_id))
     summary.elapsed_s = time.perf_counter() - clock
+    if outage.since:
+        stop.message = await outage.summary(agent.settings)
     summary.stopped_by = stop.reason
     summary.stop_message = stop.message
     summary.aborted = stop.aborted
     return summary
 
 
-async def _renew_leases(feed: _Feed, running: dict[int, Claim], options: RunOptions) -> None:
+class _Outage:
+    """The database went away during the run: when, why, and the stop it asks for."""
+
+    def __init__(self, stop: StopSignal) -> None:
+        self.stop = stop
+        self.since: str = ""
+        self.reason = ""
+
+    def lost(self, reason: str) -> None:
+        if self.since:
+            return
+        self.since = datetime.now().astimezone().strftime("%H:%M:%S")
+        self.reason = reason
+        self.stop.request("database", f"database unreachable since {self.since}: {reason}")
+
+    async def summary(self, settings: Settings) -> str:
+        """`database unreachable since 12:01:07; 31 tracked calls kept in the spool; …`."""
+        from salesctl.llm.spool import count_pending, spool_path
+
+        try:
+            kept = await asyncio.to_thread(count_pending, spool_path(settings.data_dir))
+        except OSError:
+            kept = 0
+        calls = "1 tracked call" if kept == 1 else f"{kept} tracked calls"
+        return (
+            f"database unreachable since {self.since} ({self.reason}); {calls} kept in the "
+            "spool; rerun to finish"
+        )
+
+
+async def _take_over_dead_claims(sessions: async_sessionmaker[AsyncSession], agent: str) -> int:
+    async with sessions() as session, session.begin():
+        freed = await claims.take_over_dead_claims(session=session, agent=agent)
+    if freed:
+        log.info("took over %d claims of %s runs that no longer run on this host", freed, agent)
+    return freed
+
+
+async def _held_elsewhere(
+    sessions: async_sessionmaker[AsyncSession], scope: BulkScope, worker_id: str, outage: _Outage
+) -> claims.HeldElsewhere:
+    try:
+        async with reading(sessions) as session:
+            return await claims.held_elsewhere(session=session, scope=scope, worker_id=worker_id)
+    except Exception as exc:
+        reason = unreachable_reason(exc)
+        if reason is None:
+            raise
+        outage.lost(reason)
+        return claims.HeldElsewhere(0, None)
+
+
+async def _renew_leases(
+    feed: _Feed, running: dict[int, Claim], options: RunOptions, outage: _Outage
+) -> None:
     """Keep this worker's claims alive while their leads run or wait in the queue."""
     while True:
         await asyncio.sleep(options.lease_seconds / 3)
@@ -591,20 +693,32 @@ async def _renew_leases(feed: _Feed, running: dict[int, Claim], options: RunOpti
                     lease_seconds=options.lease_seconds,
                 )
         except Exception as exc:  # a missed renewal is retried; the lease has slack
-            log.warning("could not renew claims: %s", exc)
+            reason = unreachable_reason(exc)
+            log.warning("could not renew claims: %s", reason or describe_db_error(exc))
+            if reason is not None:
+                outage.lost(reason)
 
 
-async def _close_unfinished(feed: _Feed, cut_short: list[int], worker_id: str) -> None:
-    """After a stop or an abort: give back unstarted claims, fail the cancelled ones."""
-    await feed.release()
-    if cut_short:
-        async with feed.sessions() as session, session.begin():
-            await claims.abandon_claims(
-                session=session,
-                run_ids=cut_short,
-                worker_id=worker_id,
-                reason=ABORTED,
-            )
+async def _close_unfinished(
+    feed: _Feed, cut_short: dict[int, str], worker_id: str, outage: _Outage
+) -> None:
+    """After a stop or an abort: give back unstarted claims, fail the cancelled ones. Without
+    a database, they stay for the next run on this host to take over."""
+    try:
+        await feed.release()
+        by_cause: dict[str, list[int]] = {}
+        for run_id, reason in cut_short.items():
+            by_cause.setdefault(reason, []).append(run_id)
+        for reason, run_ids in by_cause.items():
+            async with feed.sessions() as session, session.begin():
+                await claims.abandon_claims(
+                    session=session, run_ids=run_ids, worker_id=worker_id, reason=reason
+                )
+    except Exception as exc:
+        reason = unreachable_reason(exc)
+        if reason is None:
+            raise
+        outage.lost(reason)
 
 
 def _failed(agent: LeadAgent, claim: Claim, failure: LeadFailure) -> AgentOutcome:

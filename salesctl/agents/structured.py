@@ -23,10 +23,12 @@ from salesctl.agents.prompts import Prompt, repair_prompt
 from salesctl.errors import (
     BudgetExceeded,
     ConfigError,
+    DatabaseError,
     InvalidInput,
     InvalidModelOutput,
     MissingAPIKey,
     SalesctlError,
+    TrackingUnavailable,
 )
 from salesctl.llm.types import LLMResult, Message
 
@@ -144,6 +146,10 @@ def _failure_kind(exc: SalesctlError) -> FailureKind:
         return "missing_api_key"
     if isinstance(exc, BudgetExceeded):
         return "budget_exceeded"
+    if isinstance(exc, TrackingUnavailable):
+        return "tracking_unavailable"
+    if isinstance(exc, DatabaseError):
+        return "database_unreachable"
     if isinstance(exc, InvalidModelOutput):
         return "invalid_output"
     if isinstance(exc, ConfigError | InvalidInput):

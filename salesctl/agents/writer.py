@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from salesctl.agents import store
 from salesctl.agents.store import FinishedRun
+from salesctl.db.session import describe_db_error, unreachable_reason
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -77,8 +78,18 @@ class ResultWriter:
             except asyncio.CancelledError:
                 _cancel(batch)
                 raise
-            except Exception as exc:  # keep each lead's own outcome: save them one at a time
-                log.warning("saving %d results at once failed, saving each: %s", len(batch), exc)
+            except Exception as exc:
+                if unreachable_reason(exc) is not None:  # no use trying each: all fail so
+                    for _, saved in batch:
+                        if not saved.done():
+                            saved.set_exception(exc)
+                    continue
+                # Keep each lead's own outcome: save them one at a time.
+                log.warning(
+                    "saving %d results at once failed, saving each: %s",
+                    len(batch),
+                    describe_db_error(exc),
+                )
                 await self._write_each(batch)
                 continue
             for run, saved in batch:

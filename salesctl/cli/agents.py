@@ -424,6 +424,18 @@ def _show_run(summary: RunSummary, *, single: bool, json_output: bool) -> None:
     if summary.stopped_by == "fatal":
         sys.stderr.write(f"error: run stopped: {summary.stop_message}\n")
         raise typer.Exit(1)
+    if summary.stopped_by == "database":
+        sys.stderr.write(f"error: {summary.stop_message}\n")
+        raise typer.Exit(1)
+    if summary.held_elsewhere:
+        until = summary.held_until.astimezone().strftime("%H:%M:%S") if summary.held_until else ""
+        err().print(
+            f"{summary.held_elsewhere} lead(s) left to other workers that hold them"
+            + (f" until {until}" if until else "")
+            + ": run again after that to take over any they leave unfinished",
+            highlight=False,
+            soft_wrap=True,
+        )
     if summary.failed:
         raise typer.Exit(1)
 

@@ -21,22 +21,38 @@ def flush_command(
         "--any-database",
         help="Also load records spooled while DATABASE_URL named another database.",
     ),
+    import_file: str | None = typer.Option(
+        None,
+        "--import",
+        metavar="FILE",
+        help="Also load the salesctl-tracking-record lines saved from a run's stderr "
+        "(- reads stdin).",
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the counts as JSON."),
 ) -> None:
     """Write tracked calls waiting in the spool to the database (each exactly once).
 
     Calls are spooled when the database could not take them (down, locked, unwritable);
-    every command that opens the database replays them too. Running it again inserts
-    nothing twice.
+    every command that opens the database replays them too. A run that could keep a
+    record neither in the database nor in the spool (a full disk) prints it on stderr:
+    save that and load it with --import. Running it again inserts nothing twice.
 
     Example:
         salesctl costs flush
         salesctl costs flush --json
+        salesctl costs flush --import qualify-stderr.log
     """
     from salesctl.maintenance import flush_spool
 
+    imported = None
+    if import_file is not None:
+        with _runtime.user_errors():
+            imported = _read_import(import_file)
+
     async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
-        return await flush_spool(rt.engine, rt.settings, any_database=any_database)
+        return await flush_spool(
+            rt.engine, rt.settings, any_database=any_database, imported=imported
+        )
 
     result = _runtime.run(go, replay_spool=False)
     if json_output:
@@ -56,6 +72,20 @@ def flush_command(
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _read_import(name: str) -> str:
+    import sys
+    from pathlib import Path
+
+    from salesctl.errors import InvalidInput
+
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(errors="replace")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read --import {name}: {exc.strerror or exc}") from exc
 
 
 app.command("flush")(flush_command)

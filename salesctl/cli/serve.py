@@ -26,7 +26,8 @@ def serve_command(
     """Serve GET /api/v1/analytics/ai-costs (the `costs --json` report) and /docs.
 
     Off loopback it requires a bearer token: set SALESCTL_SERVE_TOKEN (or `serve_token` in
-    the config file) and send `Authorization: Bearer <token>`.
+    the config file) and send `Authorization: Bearer <token>`. It answers only requests
+    naming localhost, 127.0.0.1, [::1], --host or a name in `serve_hosts`.
 
     Example:
         salesctl serve --port 8001
@@ -54,4 +55,4 @@ def serve_command(
 
     secured = " (bearer token required)" if settings.serve_token is not None else ""
     err().print(f"serving http://{host}:{port}/docs{secured}", style="dim", highlight=False)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, hosts=(host,)), host=host, port=port, log_level="info")

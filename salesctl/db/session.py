@@ -11,7 +11,7 @@ from salesctl.errors import DatabaseError, SchemaOutdated
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-SCHEMA_HEAD = "0004_usage_detail"
+SCHEMA_HEAD = "0005_reliability"
 """The Alembic revision this code expects; a test keeps it equal to the migrations' head."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -158,5 +158,22 @@ def _is_known_revision(revision: str) -> bool:
 def describe_db_error(exc: BaseException) -> str:
     """The useful first line of a driver error, without SQLAlchemy's boilerplate."""
     orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, ConnectionRefusedError):
+        return "connection refused"  # asyncpg: "[Errno 111] Connect call failed (host, port)"
     message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return message.removeprefix("(sqlite3.OperationalError) ")
+
+
+def unreachable_reason(exc: BaseException) -> str | None:
+    """One line saying why, when `exc` means the database is gone or refuses work (down, its
+    connection dropped, locked, full, read-only); None for other failures (a constraint
+    violated, a bug), which are not the database's availability."""
+    from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError
+
+    if isinstance(exc, DatabaseError):
+        return str(exc)
+    if isinstance(exc, IntegrityError | ProgrammingError | DataError):
+        return None
+    if isinstance(exc, DBAPIError | OSError | TimeoutError):
+        return describe_db_error(exc)
+    return None

@@ -89,6 +89,7 @@ def create_workspace(
     if not here:
         exports["SALESCTL_HOME"] = str(root / "home")
         exports["SALESCTL_CONFIG"] = str(root / "config.toml")
+        (root / "config.toml").touch()  # named, so it must exist: the demo's defaults
         unset += [*WORKSPACE_ENV]
         for name in list(environ):
             if name.startswith("SALESCTL_") and name not in exports:

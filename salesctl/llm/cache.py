@@ -3,7 +3,8 @@
 The key is a SHA-256 of the normalised request (provider, model, system, messages, tools,
 schema, temperature, max tokens). Values hold only the answer and its usage, never the prompt.
 A cache that fails (Redis down, database locked) warns once and behaves as a miss: a cache
-problem never fails a call.
+problem never fails a call. Redis is tried again after a pause that grows while it keeps
+failing, so the cache comes back after an outage or a timeout.
 """
 
 from __future__ import annotations
@@ -195,9 +196,17 @@ def _describe(exc: BaseException) -> str:
 
 
 class RedisCache:
-    """The cache in Redis (`REDIS_URL`), entries expiring after the TTL."""
+    """The cache in Redis (`REDIS_URL`), entries expiring after the TTL.
+
+    A failure (Redis down, a connection dropped, a command timed out under load) warns once
+    and turns the cache off for a while: 1 s, then twice as long after each failure in a row,
+    at most `RETRY_MAX_S`. Then the next lookup tries Redis again, and once it answers the
+    cache is back (an info line says so, and a later outage warns again).
+    """
 
     name = "redis"
+    RETRY_FIRST_S = 1.0
+    RETRY_MAX_S = 30.0
 
     def __init__(
         self,
@@ -206,16 +215,39 @@ class RedisCache:
         prefix: str = "salesctl:llm:",
         warn: Callable[[str], None] | None = None,
         socket_timeout: float = 2.0,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        import time
+
         self.url = url
         self.prefix = prefix
         self._socket_timeout = socket_timeout
         self._client: Any = None
-        self._failed = _WarnOnce("response cache (Redis)", warn)
+        self._warn = warn or log.warning
+        self._clock = clock or time.monotonic
+        self._off_until: float | None = None
+        """While set, Redis failed: not asked again before this time."""
+        self._pause = self.RETRY_FIRST_S
 
     @property
     def available(self) -> bool:
-        return not self._failed.warned
+        return self._off_until is None or self._clock() >= self._off_until
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._off_until is None:
+            self._warn(
+                f"response cache (Redis) unavailable ({_describe(exc)}); continuing without "
+                f"it, trying again in {self._pause:g} s and less often after that"
+            )
+        else:
+            self._pause = min(self._pause * 2, self.RETRY_MAX_S)
+        self._off_until = self._clock() + self._pause
+
+    def _answered(self) -> None:
+        if self._off_until is not None:
+            self._off_until = None
+            self._pause = self.RETRY_FIRST_S
+            log.info("response cache (Redis) reachable again")
 
     def _redis(self) -> Any:
         if self._client is None:
@@ -237,6 +269,7 @@ class RedisCache:
         except Exception as exc:  # any Redis or socket failure is a miss, never a failed call
             self._failed(exc)
             return None
+        self._answered()
         if raw is None:
             return None
         try:
@@ -252,6 +285,8 @@ class RedisCache:
             await self._redis().set(self.prefix + key, value, ex=ttl_seconds or None)
         except Exception as exc:
             self._failed(exc)
+            return
+        self._answered()
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -159,6 +159,7 @@ class CostOptimizedLLMProvider:
                 self.settings.budget,
                 timezone=self.settings.timezone,
                 engine=lambda: self.engine,
+                writer=lambda: self.writer,
                 warn=self._warn,
             )
 
@@ -489,6 +490,7 @@ class CostOptimizedLLMProvider:
         on a cheaper router tier to make instead, else BudgetExceeded (tracked as refused).
 
         The one hook before every provider request, plain or streamed."""
+        await self.writer.ensure_keepable()  # no record, no call
         if self.budget is None or not self.budget.limits_for(call.config.agent_type):
             return None, None
         from salesctl.llm.budget import max_cost

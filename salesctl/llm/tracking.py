@@ -14,11 +14,13 @@ lines are appended to `tracking.progress`, so `replay_spool()` inserts only what
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import logging
+import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
@@ -27,14 +29,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from salesctl.llm.spool import (
     DATABASE_KEY,
+    RECORD_START,
     Span,
     Spool,
+    aside_dir,
+    aside_files,
     compact,
     database_tag,
     is_settled,
     parse_line,
     pending_lines,
     progress_path,
+    read_header,
     read_progress,
     spool_path,
 )
@@ -57,11 +63,13 @@ RETRY_DELAY_S = 0.2
 __all__ = [
     "BATCH_SIZE",
     "BATCH_WINDOW_S",
+    "STDERR_MARKER",
     "ReplayResult",
     "Span",
     "Spool",
     "TrackingRecord",
     "TrackingWriter",
+    "import_records",
     "insert_rows",
     "progress_path",
     "read_progress",
@@ -316,10 +324,20 @@ def _is_foreign_key_error(exc: BaseException) -> bool:
 # --- the background writer ------------------------------------------------------------------
 
 
+STDERR_MARKER = "salesctl-tracking-record"
+"""Prefix of the stderr lines carrying records nothing else could keep (the last resort);
+`salesctl costs flush --import FILE` reads them back."""
+
+Settle = Callable[["AsyncConnection", list[Any]], Awaitable[None]]
+"""Statements that must commit with some records' rows (a hard budget's settlements)."""
+
+
 @dataclass(slots=True)
 class _Queued:
     record: TrackingRecord
     span: Span | None
+    generation: str | None = None
+    """The spool generation `span` belongs to."""
 
 
 @dataclass(slots=True)
@@ -330,13 +348,21 @@ class WriterStats:
     """Inserts that succeeded (each one statement for its batch, in its own transaction)."""
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    to_stderr: int = 0
+    """Records written to stderr because neither the database nor the spool took them."""
+
+
+_live_writers: weakref.WeakSet[TrackingWriter] = weakref.WeakSet()
+_exit_hook_installed = False
 
 
 class TrackingWriter:
     """Queues tracking records and inserts them in batches from a background task.
 
     A batch is what arrives within `window` seconds of its first record (at most
-    `batch_size`); `flush()` and `aclose()` write at once.
+    `batch_size`); `flush()` and `aclose()` write at once, and so do the end of the event
+    loop (`asyncio.run` returning) and the end of the interpreter, so a script that never
+    closes its gateway still leaves its rows in the database.
     """
 
     def __init__(
@@ -364,18 +390,61 @@ class TrackingWriter:
         self._carried: list[_Queued] = []
         self._task: asyncio.Task[None] | None = None
         self._warned_failure = False
+        self._warned_stderr = False
+        self.database_failure: str | None = None
+        """Why the last insert failed; None once one succeeds."""
+        self._settlements: dict[str, tuple[Settle, Any]] = {}
+        self._holding: list[_Queued] = []
+        """The batch the writer task is gathering or writing."""
+        self._sentinel: AsyncGenerator[None, None] | None = None
+        self._retired = False
+
+    # --- no record, no call -------------------------------------------------------------
+
+    async def ensure_keepable(self) -> None:
+        """Raise `TrackingUnavailable` when a new call's record could be kept neither in the
+        database nor in the spool. Costs two attribute reads while the spool works. When it
+        does not, the database is the only place left: the records waiting for it are written
+        first, so no further call is made until it is known to take them; and while both
+        fail, the spool's file system is tried again each time, so calls resume once there
+        is room."""
+        if self.spool is None:
+            if self.database_failure is None:
+                return
+        elif not self.spool.broken:
+            return
+        else:
+            await self.flush()
+            if self.database_failure is None or self.spool.probe():
+                return
+        from salesctl.errors import TrackingUnavailable
+
+        where = "off" if self.spool is None else f"{self.spool.path}: {self._spool_error()}"
+        raise TrackingUnavailable(
+            f"cannot keep tracking records: the database failed ({self.database_failure}) "
+            f"and so did the spool ({where}); no further provider calls are made: free disk "
+            "space or fix the database, then run `salesctl costs flush`"
+        )
+
+    def attach(self, request_id: str, settle: Settle, item: Any) -> None:
+        """Run `settle(conn, [item, …])` in the transaction that inserts this record's row
+        (submit the record after attaching)."""
+        self._settlements[request_id] = (settle, item)
+
+    # --- queueing -----------------------------------------------------------------------
 
     def submit(self, record: TrackingRecord) -> None:
         """Spool the record (durable once the OS has it) and queue it for the database."""
-        span = None
+        queued = _Queued(record, None)
         if self.spool is not None:
-            span = self.spool.append(record.to_json_line(self.database))
+            queued.span = self.spool.append(record.to_json_line(self.database))
+            queued.generation = self.spool.generation
         loop = asyncio.get_running_loop()
         if self._queue is None or self._loop is not loop:
             self._adopt(loop)
         assert self._queue is not None
         assert self._wake is not None
-        self._queue.put_nowait(_Queued(record, span))
+        self._queue.put_nowait(queued)
         self.stats.submitted += 1
         if self._queue.qsize() + 1 >= self.batch_size:  # + the one the writer is holding
             self._wake.set()
@@ -393,6 +462,91 @@ class TrackingWriter:
             self._queue.put_nowait(previous.get_nowait())
         self._loop = loop
         self._task = None
+        self._watch_loop()
+
+    def _watch_loop(self) -> None:
+        """Have the end of the running loop write what is still queued.
+
+        `asyncio.run()` cancels every task when the main coroutine returns, then closes the
+        loop's async generators (`shutdown_asyncgens`) while the loop still runs. An async
+        generator parked at its first `yield` is registered with the loop as it starts, so its
+        `finally` runs then, and writes the records the cancelled writer task left.
+        """
+        self._retire_sentinel()
+        sentinel = self._at_loop_end()
+        with contextlib.suppress(StopIteration):
+            sentinel.asend(None).send(None)
+        self._sentinel = sentinel
+        self._retired = False
+        global _exit_hook_installed
+        _live_writers.add(self)
+        if not _exit_hook_installed:
+            _exit_hook_installed = True
+            atexit.register(_write_at_exit)
+
+    async def _at_loop_end(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            if not self._retired:
+                # The loop warns about async generators started after its shutdown began
+                # (the database drivers use some); these are run to the end right here.
+                hooks = sys.get_asyncgen_hooks()
+                sys.set_asyncgen_hooks(firstiter=None, finalizer=None)
+                try:
+                    await self._write_leftovers(self.engine)
+                finally:
+                    sys.set_asyncgen_hooks(*hooks)
+
+    def _retire_sentinel(self) -> None:
+        """Close the parked generator without letting it write (the caller has written)."""
+        sentinel, self._sentinel = self._sentinel, None
+        if sentinel is None:
+            return
+        self._retired = True
+        with contextlib.suppress(StopIteration, RuntimeError, StopAsyncIteration):
+            sentinel.aclose().send(None)
+
+    def _leftovers(self) -> list[_Queued]:
+        """Records not known to be in the database that no task will write any more."""
+        items, self._carried = self._carried, []
+        queue = self._queue
+        while queue is not None and not queue.empty():
+            items.append(queue.get_nowait())
+            queue.task_done()
+        return items
+
+    async def _write_leftovers(self, engine: AsyncEngine) -> None:
+        items = self._leftovers()
+        for first in range(0, len(items), self.batch_size):
+            await self._write(items[first : first + self.batch_size], engine)
+
+    def write_at_exit(self) -> None:
+        """The interpreter is ending with records still queued (their loop ended without
+        `shutdown_asyncgens`, or never ran the writer): insert them on a loop of our own."""
+        if self._loop is not None and self._loop.is_running():
+            return  # a loop in another thread still owns them
+        self._retire_sentinel()
+        # A writer task suspended on a loop that will never run again holds its batch.
+        self._carried.extend(self._holding)
+        self._holding = []
+        if not self._carried and (self._queue is None or self._queue.empty()):
+            return
+        from salesctl.db.session import create_engine
+
+        url = self.engine.url.render_as_string(hide_password=False)
+
+        async def write() -> None:
+            engine = create_engine(url)
+            try:
+                await self._write_leftovers(engine)
+            finally:
+                await engine.dispose()
+
+        try:
+            asyncio.run(write())
+        except Exception as exc:  # the spool still has them for the next command
+            log.debug("writing tracking rows at exit failed: %s", exc)
 
     async def flush(self) -> None:
         """Return once every submitted record is in the database (or known to have failed).
@@ -424,6 +578,9 @@ class TrackingWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._write_leftovers(self.engine)
+        self._retire_sentinel()
+        _live_writers.discard(self)
         if self.spool is None:
             return
         if self.stats.failed:
@@ -442,6 +599,7 @@ class TrackingWriter:
         queue, wake = self._queue, self._wake
         while True:
             batch = [await queue.get()]
+            self._holding = batch
             try:
                 if not self._flushing and self.window > 0 and queue.qsize() + 1 < self.batch_size:
                     wake.clear()
@@ -453,45 +611,131 @@ class TrackingWriter:
                 await self._write(batch)
             except asyncio.CancelledError:
                 # The loop is going away (asyncio.run ending) while gathering or mid-write: not
-                # known to be in the database, so the next loop writes it again (duplicates
-                # are ignored); what is still queued is carried over by `_adopt`.
+                # known to be in the database, so it is written again at the loop's end or by
+                # the next loop (duplicates are ignored).
                 self._carried.extend(batch)
                 raise
             finally:
+                self._holding = []
                 for _ in batch:
                     queue.task_done()
 
-    async def _write(self, batch: list[_Queued]) -> None:
+    # --- writing ------------------------------------------------------------------------
+
+    async def _write(self, batch: list[_Queued], engine: AsyncEngine | None = None) -> None:
         from salesctl.db.session import describe_db_error
 
+        engine = engine or self.engine
         rows = [q.record.to_row() for q in batch]
+        settlements = self._settlements_of(batch)
         try:
             try:
-                await insert_rows(self.engine, rows, count=False)
+                await _insert_settling(engine, rows, settlements)
             except Exception:
-                if self.engine.dialect.name != "postgresql":
+                if engine.dialect.name != "postgresql":
                     raise
                 # A dropped connection (server restart, pg_terminate_backend): the pool's
                 # pre-ping opens a fresh one for the one retry.
                 await asyncio.sleep(RETRY_DELAY_S)
-                await insert_rows(self.engine, rows, count=False)
+                await _insert_settling(engine, rows, settlements)
         except Exception as exc:  # the call already succeeded: a tracking failure must not raise
-            self.stats.failed += len(batch)
-            self.stats.errors.append(describe_db_error(exc))
-            if self.spool is not None:
-                self.spool.sync()  # now the only copy: make it survive a power loss too
-            if not self._warned_failure:
-                self._warned_failure = True
-                where = self.spool.path if self.spool is not None else "nowhere (spool off)"
-                self._warn(
-                    f"tracking rows not written to the database ({describe_db_error(exc)}); "
-                    f"they are kept in {where}: run `salesctl costs flush` once it is reachable"
-                )
+            self._failed(batch, describe_db_error(exc))
             return
+        self.database_failure = None
         self.stats.written += len(batch)
         self.stats.batches += 1
+        if self.spool is not None and self.spool.generation is not None:
+            current = self.spool.generation
+            self.spool.mark_committed(
+                q.span for q in batch if q.span is not None and q.generation == current
+            )
+
+    def _settlements_of(self, batch: list[_Queued]) -> dict[Settle, list[Any]]:
+        if not self._settlements:
+            return {}
+        found: dict[Settle, list[Any]] = {}
+        for queued in batch:
+            attached = self._settlements.pop(queued.record.request_id, None)
+            if attached is not None:
+                found.setdefault(attached[0], []).append(attached[1])
+        return found
+
+    def _failed(self, batch: list[_Queued], reason: str) -> None:
+        """The batch is not in the database: make sure each record is kept somewhere."""
+        self.database_failure = reason
+        self.stats.failed += len(batch)
+        self.stats.errors.append(reason)
+        unkept = [q for q in batch if q.span is None]
         if self.spool is not None:
-            self.spool.mark_committed(q.span for q in batch if q.span is not None)
+            if self.spool.replaced():  # deleted or swapped meanwhile: our copies went with it
+                self.spool.reopen()
+                unkept = batch
+            for queued in unkept:
+                queued.span = self.spool.append(queued.record.to_json_line(self.database))
+                queued.generation = self.spool.generation
+            unkept = [q for q in unkept if q.span is None]
+            self.spool.sync()  # now the only copy: make it survive a power loss too
+        if len(unkept) < len(batch) and not self._warned_failure:
+            self._warned_failure = True
+            where = self.spool.path if self.spool is not None else "nowhere (spool off)"
+            self._warn(
+                f"tracking rows not written to the database ({reason}); "
+                f"they are kept in {where}: run `salesctl costs flush` once it is reachable"
+            )
+        if unkept:
+            self._to_stderr(unkept, reason)
+
+    def _to_stderr(self, unkept: list[_Queued], reason: str) -> None:
+        """The last resort: the records on stderr, in lines `costs flush --import` reads."""
+        self.stats.to_stderr += len(unkept)
+        if not self._warned_stderr:
+            self._warned_stderr = True
+            spool = "off" if self.spool is None else f"{self.spool.path}: {self._spool_error()}"
+            self._warn(
+                f"tracking records could be kept neither in the database ({reason}) nor in the "
+                f"spool ({spool}); they follow on stderr as `{STDERR_MARKER}` lines: save them "
+                "to a file and run `salesctl costs flush --import FILE` once there is room"
+            )
+        lines = "".join(
+            f"{STDERR_MARKER} {q.record.to_json_line(self.database).decode()}" for q in unkept
+        )
+        try:
+            sys.stderr.write(lines)
+            sys.stderr.flush()
+        except (OSError, ValueError) as exc:
+            log.error("%d tracking records lost: stderr failed too (%s)", len(unkept), exc)
+
+    def _spool_error(self) -> str:
+        failure = self.spool.failure if self.spool is not None else None
+        return (failure.strerror or str(failure)) if failure is not None else "unusable"
+
+
+def _write_at_exit() -> None:
+    for writer in list(_live_writers):
+        writer.write_at_exit()
+
+
+async def _insert_settling(
+    engine: AsyncEngine, rows: list[dict[str, Any]], settlements: dict[Settle, list[Any]]
+) -> None:
+    """Insert the rows; with settlements, in one transaction that also runs them."""
+    from sqlalchemy.exc import IntegrityError
+
+    if not settlements:
+        await insert_rows(engine, rows, count=False)
+        return
+    try:
+        async with engine.begin() as conn:
+            await _insert_batch(conn, rows, count=False)
+            for settle, items in settlements.items():
+                await settle(conn, items)
+        return
+    except IntegrityError:
+        pass  # a row for a deleted lead: insert row by row, then settle on its own
+    await insert_rows(engine, rows, count=False)
+    async with engine.begin() as conn:
+        for settle, items in settlements.items():
+            await settle(conn, items)
 
 
 # --- replay ---------------------------------------------------------------------------------
@@ -517,16 +761,18 @@ class ReplayResult:
 
 @dataclass(slots=True)
 class _Pending:
-    rows: list[tuple[Span, dict[str, Any]]] = field(default_factory=list)
+    rows: list[tuple[Span | None, dict[str, Any]]] = field(default_factory=list)
+    """Rows to insert, with their span in the current spool (None: from a set-aside one)."""
     other_database: int = 0
     damaged: int = 0
 
 
-def _load_pending(path: Path, database: str | None) -> _Pending:
-    pending = _Pending()
-    if not path.exists():
-        return pending
-    for span, line in pending_lines(path, read_progress(path)):
+def _collect(
+    pending: _Pending, lines: Iterable[tuple[Span, bytes]], database: str | None, *, main: bool
+) -> None:
+    for span, line in lines:
+        if not line.strip():
+            continue  # a probe of a spool that had been failing
         data = parse_line(line)
         try:
             if data is None:
@@ -534,10 +780,23 @@ def _load_pending(path: Path, database: str | None) -> _Pending:
             if database is not None and data.get(DATABASE_KEY, database) != database:
                 pending.other_database += 1
                 continue
-            pending.rows.append((span, TrackingRecord.from_json(data).to_row()))
+            pending.rows.append((span if main else None, TrackingRecord.from_json(data).to_row()))
         except (ValueError, KeyError, TypeError, ArithmeticError) as exc:
             pending.damaged += 1
             log.warning("skipping a damaged spool line at byte %d: %s", span[0], exc)
+
+
+def _load_pending(path: Path, generation: str | None, database: str | None) -> _Pending:
+    pending = _Pending()
+    if generation is not None and path.exists():
+        header = read_header(path)
+        if header is not None and header.generation == generation:
+            committed = read_progress(path, generation)
+            _collect(
+                pending, pending_lines(path, committed, start=header.length), database, main=True
+            )
+    for aside in aside_files(path):
+        _collect(pending, pending_lines(aside, []), database, main=False)
     return pending
 
 
@@ -548,31 +807,34 @@ async def replay(
     this_database_only: bool = False,
     batch_size: int = BATCH_SIZE,
 ) -> ReplayResult:
-    """Insert every spooled record not yet in the database, then compact the spool if no
-    other process is using it.
+    """Insert every spooled record not yet in the database (spools set aside included),
+    then compact the spool if no other process is using it.
 
     Safe to run any number of times, also while salesctl is tracking calls: rows already
     present (by `request_id`) are skipped. With `this_database_only`, records spooled for
     another database (by URL, ignoring the password) stay in the spool.
     """
     database = database_tag(engine.url) if this_database_only else None
-    if is_settled(path):
+    if is_settled(path) and not aside_dir(path).exists():
         return ReplayResult()
     spool = Spool(path)
     inserted = replayed = 0
+    landed: set[str] = set()
     try:
         spool.hold()  # no compaction may move lines between reading them and marking them
-        pending = await asyncio.to_thread(_load_pending, path, database)
+        await asyncio.to_thread(spool.open, create=False)  # sets a damaged spool aside
+        pending = await asyncio.to_thread(_load_pending, path, spool.generation, database)
         for first in range(0, len(pending.rows), batch_size):
             chunk = pending.rows[first : first + batch_size]
             inserted += await insert_rows(engine, [row for _, row in chunk])
             replayed += len(chunk)
-            spool.mark_committed(span for span, _ in chunk)
+            spool.mark_committed(span for span, _ in chunk if span is not None)
+            landed.update(row["request_id"] for span, row in chunk if span is None)
     finally:
         spool.close()
-    if replayed or pending.damaged:
+    if replayed or pending.damaged or aside_dir(path).exists():
         with contextlib.suppress(OSError):
-            await asyncio.to_thread(compact, path)
+            await asyncio.to_thread(compact, path, landed=frozenset(landed))
     return ReplayResult(
         inserted=inserted,
         already_present=replayed - inserted,
@@ -590,6 +852,32 @@ async def replay_spool(engine: AsyncEngine, path: Path, *, batch_size: int = BAT
     return (await replay(engine, path, batch_size=batch_size)).inserted
 
 
-def _pending_lines(path: Path, committed: list[Span]) -> Any:
-    """Kept for callers of the old private name; use `salesctl.llm.spool.pending_lines`."""
-    return pending_lines(path, committed)
+def read_exported(text: str) -> tuple[list[dict[str, Any]], int]:
+    """The records in `text`: stderr lines marked `STDERR_MARKER` (or bare spool lines), and
+    how many marked lines were damaged. Other lines (a whole stderr log) are ignored."""
+    found: list[dict[str, Any]] = []
+    damaged = 0
+    for raw in text.splitlines():
+        line = raw.strip()
+        marked = line.startswith(STDERR_MARKER)
+        if marked:
+            line = line.removeprefix(STDERR_MARKER).strip()
+        elif not line.startswith(RECORD_START.decode()):
+            continue
+        data = parse_line(line.encode())
+        try:
+            if data is None:
+                raise ValueError("not a JSON record")
+            found.append(TrackingRecord.from_json(data).to_row())
+        except (ValueError, KeyError, TypeError, ArithmeticError):
+            damaged += 1
+    return found, damaged
+
+
+async def import_records(engine: AsyncEngine, text: str) -> ReplayResult:
+    """Insert the records `read_exported` finds in `text` (idempotent, by request id)."""
+    rows, damaged = read_exported(text)
+    inserted = 0
+    for first in range(0, len(rows), BATCH_SIZE):
+        inserted += await insert_rows(engine, rows[first : first + BATCH_SIZE])
+    return ReplayResult(inserted=inserted, already_present=len(rows) - inserted, damaged=damaged)

@@ -161,6 +161,7 @@ def test_a_second_ctrl_c_aborts_and_closes_the_claims_in_flight(
     assert len(runs) == 2
     assert {run.status for run in runs} == {"error"}
     assert all((run.error or "").startswith("aborted") for run in runs)
+    assert all("(a second Ctrl-C)" in (run.error or "") for run in runs)  # the real cause
 
 
 @pytest.mark.slow

@@ -106,3 +106,51 @@ async def test_claims_are_renewed_released_and_expire(engine: Any) -> None:
         assert runs[0].lease_expires_at is not None
         assert runs[0].lease_expires_at > utcnow() + timedelta(seconds=500)
         assert await claims.count_pending(session=session, scope=_scope()) == 1
+
+
+async def test_claims_of_a_process_gone_from_this_host_are_taken_over_at_once(
+    engine: Any,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    gone = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import os; print(os.getpid())", stdout=subprocess.PIPE
+    )
+    out, _ = await gone.communicate()
+    dead_pid = int(out)  # it has exited: no process with this id runs now
+    ids = await _add_leads(engine, 4)
+    holders = [
+        (claims.this_host(), dead_pid),  # killed here: taken over
+        (claims.this_host(), os.getpid()),  # ours
+        ("elsewhere", dead_pid),  # another machine: only after its lease
+        (claims.this_host(), None),  # an old claim without a pid: after its lease
+    ]
+    async with session_factory(engine)() as session, session.begin():
+        taken = await claims.claim_named(
+            session=session, agent="qualification", lead_ids=ids, worker_id="old"
+        )
+        for claim, (host, pid) in zip(taken, holders, strict=True):
+            await session.execute(
+                AgentRun.__table__.update()
+                .where(AgentRun.id == claim.run_id)
+                .values(worker_host=host, worker_pid=pid)
+            )
+    assert [c.lead_id for c in taken] == ids
+
+    async with session_factory(engine)() as session, session.begin():
+        freed = await claims.take_over_dead_claims(session=session, agent="qualification")
+        pending = await claims.pending_lead_ids(session=session, scope=_scope(), limit=10)
+        held = await claims.held_elsewhere(session=session, scope=_scope(), worker_id="new")
+    assert freed == 1
+    assert pending == [ids[0]]
+    assert held.leads == 3
+    assert held.until is not None
+    assert held.until > utcnow()
+    async with session_factory(engine)() as session:
+        run = (await session.scalars(select(AgentRun).where(AgentRun.lead_id == ids[0]))).one()
+    assert run.status == "error"
+    assert run.error == f"claim taken over: its worker process {dead_pid} on " + (
+        f"{claims.this_host()} no longer runs"
+    )

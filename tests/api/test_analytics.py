@@ -46,7 +46,7 @@ async def seed(engine: Any) -> None:
 @pytest.fixture
 def client(db_env: str) -> Iterator[TestClient]:
     on_db(db_env, seed)
-    with TestClient(create_app(get_settings())) as test_client:
+    with TestClient(create_app(get_settings()), base_url="http://localhost") as test_client:
         yield test_client
 
 
@@ -106,6 +106,10 @@ def test_the_api_totals_equal_direct_sql(client: TestClient, db_env: str) -> Non
         ({"agent_type": "qualifcation"}, "agent_type", "did you mean 'qualification'"),
         ({"start_date": "2025-02-01", "end_date": "2025-01-01"}, "end_date", "is not after"),
         ({"top": "-1"}, "top", "greater than or equal to 0"),
+        # The CLI's bounds: ids past 32 bits are refused, never a 500 from the database.
+        ({"lead_id": "0"}, "lead_id", "greater than or equal to 1"),
+        ({"lead_id": "2147483648"}, "lead_id", "less than or equal to 2147483647"),
+        ({"lead_id": "9223372036854775808"}, "lead_id", "less than or equal to 2147483647"),
     ],
 )
 def test_bad_parameters_get_422_naming_the_parameter(
@@ -119,14 +123,56 @@ def test_bad_parameters_get_422_naming_the_parameter(
     assert body["detail"][0]["loc"][-1] == param
 
 
-def test_docs_and_openapi_are_served(client: TestClient) -> None:
-    assert client.get("/docs").status_code == 200
+def test_docs_and_openapi_are_served_without_a_cdn(client: TestClient) -> None:
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert COSTS_PATH in docs.text
+    assert "lead_id" in docs.text
+    # One self-contained page: no script, and nothing fetched from another site.
+    assert "<script" not in docs.text
+    assert "cdn" not in docs.text.lower()
+    assert "https://" not in docs.text
+    assert client.get("/redoc").status_code == 404
     assert COSTS_PATH in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("localhost:8001", 200),
+        ("127.0.0.1:8001", 200),
+        ("[::1]:8001", 200),
+        ("LOCALHOST", 200),
+        ("sales.internal", 200),  # configured in serve_hosts
+        ("evil.example", 400),  # a DNS-rebinding page's name for 127.0.0.1
+        ("evil.example:8001", 400),
+        ("127.0.0.1.nip.io", 400),
+        ("", 400),
+    ],
+)
+def test_only_the_servers_own_host_names_are_answered(db_env: str, host: str, status: int) -> None:
+    settings = get_settings().model_copy(update={"serve_hosts": ["sales.internal"]})
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
+        for path in (COSTS_PATH, "/docs", "/openapi.json"):
+            response = client.get(path, headers={"host": host})
+            assert response.status_code == status, (path, host)
+            if status == 400:
+                assert "is not one of this server's names" in response.json()["message"]
+                assert "Co " not in response.text
+
+
+def test_the_host_serve_listens_on_is_answered_too(db_env: str) -> None:
+    with TestClient(
+        create_app(get_settings(), hosts=("10.1.2.3",)), base_url="http://localhost"
+    ) as c:
+        assert c.get(COSTS_PATH, headers={"host": "10.1.2.3:8001"}).status_code == 200
+        assert c.get(COSTS_PATH, headers={"host": "10.1.2.4:8001"}).status_code == 400
 
 
 def test_a_configured_token_is_required(db_env: str) -> None:
     settings = get_settings().model_copy(update={"serve_token": SecretStr("s3cret")})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://localhost") as client:
         assert client.get(COSTS_PATH).status_code == 401
         wrong = {"Authorization": "Bearer nope"}
         assert client.get(COSTS_PATH, headers=wrong).status_code == 401

@@ -132,7 +132,7 @@ def test_served_tracked_and_reported_agree_on_every_path(worked: str, sim: Simul
     from salesctl.api.app import COSTS_PATH, create_app
     from salesctl.config import get_settings
 
-    with TestClient(create_app(get_settings())) as client:
+    with TestClient(create_app(get_settings()), base_url="http://localhost") as client:
         answer = client.get(COSTS_PATH, params={"start_date": datetime.now(UTC).date()})
     assert answer.status_code == 200
     api = json.loads(answer.text, parse_float=Decimal)

@@ -56,8 +56,10 @@ async def test_records_are_spooled_then_inserted_exactly(engine, tmp_path: Path)
     sent = [record(cost_usd=Decimal("0.0000000001") * n) for n in range(1, 6)]
     for r in sent:
         writer.submit(r)
-    # Spooled before submit() returned, one JSON line each, owner-only.
-    lines = spool.read_bytes().splitlines()
+    # Spooled before submit() returned, one JSON line each after the generation line,
+    # owner-only.
+    header, *lines = spool.read_bytes().splitlines()
+    assert set(json.loads(header)) == {"spool"}
     assert [json.loads(line)["request_id"] for line in lines] == [r.request_id for r in sent]
     assert lines[0].startswith(b'{"request_id":')
     assert stat.S_IMODE(spool.stat().st_mode) == 0o600

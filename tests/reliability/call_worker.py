@@ -2,11 +2,12 @@
 
     python tests/reliability/call_worker.py --calls 200 --writers 8 --concurrency 4 --tag T
 
-Uses DATABASE_URL, SALESCTL_HOME and the provider base URLs from the environment. Each of
-`--writers` gateways has its own engine (so its own connections and tracking writer) and
-runs `--concurrency` calls at a time. Prints one line `returned <request id>` as soon as each
-`complete()` returns (flushed, so a parent that kills this process knows which calls had
-returned), and `done` at the end.
+Uses DATABASE_URL, SALESCTL_HOME, the provider base URLs and any SALESCTL_BUDGET__* limits
+from the environment. Each of `--writers` gateways has its own engine (so its own connections
+and tracking writer) and runs `--concurrency` calls at a time. Prints one line
+`returned <request id>` as soon as each `complete()` returns (flushed, so a parent that kills
+this process knows which calls had returned), `refused` for each call a hard budget limit
+refused (that task then stops), and `done` at the end.
 """
 
 from __future__ import annotations
@@ -35,8 +36,16 @@ async def writer(index: int, args: argparse.Namespace) -> None:
     async with CostOptimizedLLMProvider(engine=engine, settings=settings) as llm:
 
         async def worker() -> None:
+            from salesctl.errors import BudgetExceeded
+
             for n in counter:
-                result = await llm.complete(f"Qualify company {index}-{n}", config=config)
+                try:
+                    result = await llm.complete(
+                        f"Qualify company {index}-{n}", config=config, max_tokens=args.max_tokens
+                    )
+                except BudgetExceeded:
+                    sys.stdout.write("refused\n")
+                    return
                 sys.stdout.write(f"returned {result.tracking_id}\n")
                 sys.stdout.flush()
 
@@ -57,4 +66,5 @@ if __name__ == "__main__":
     parser.add_argument("--writers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--tag", default="worker")
+    parser.add_argument("--max-tokens", type=int, default=1000)
     asyncio.run(main(parser.parse_args()))

@@ -4,13 +4,14 @@ scenarios (each scenario tags its calls with its own session id)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from reliability_kit import pg_execute
+from reliability_kit import PrivatePostgres, SmallDisk, free_port, pg_execute
 from sim_kit import use_simulator
 
 from salesctl.llm.simulator import Simulator
@@ -77,3 +78,56 @@ def scenario_id(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def data_dir(isolated_env: Path) -> Path:
     return isolated_env
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A real, tiny file system to fill up (mounting one needs root; skipped otherwise)."""
+    import subprocess
+
+    root = tmp_path / "disk"
+    root.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(root)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("the full-disk tests mount a 2 MiB tmpfs, which needs root")
+    try:
+        yield SmallDisk(root)
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+@pytest.fixture
+def private_postgres(request: pytest.FixtureRequest) -> Iterator[PrivatePostgres]:
+    """A migrated database on a PostgreSQL server of the test's own (stopped afterwards);
+    with password authentication when the test is parametrized indirectly with one."""
+    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+        pytest.skip("needs PostgreSQL's initdb and pg_ctl to run a private server")
+    import tempfile
+
+    # Not under pytest's tmp dir: as root the server runs as `postgres`, which must reach it.
+    root = Path(tempfile.mkdtemp(prefix="salesctl-pg-"))
+    server = PrivatePostgres(root, free_port(), password=getattr(request, "param", None))
+    server.init()
+    try:
+        import asyncio
+
+        from salesctl.db import migrate
+        from salesctl.db.session import create_engine
+
+        async def upgrade() -> None:
+            engine = create_engine(server.url)
+            try:
+                await migrate.upgrade(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(upgrade())
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop("fast")
+        shutil.rmtree(root, ignore_errors=True)

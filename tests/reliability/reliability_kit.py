@@ -121,9 +121,22 @@ def salesctl(*args: str, env: dict[str, str] | None = None) -> Any:
 
 
 def costs_json(*args: str) -> dict[str, Any]:
+    """`salesctl costs --json ARGS`, money read as Decimal."""
     result = salesctl("costs", "--json", *args)
     assert result.exit_code == 0, result.stderr or result.output
-    return json.loads(result.stdout)
+    return json.loads(result.stdout, parse_float=Decimal)
+
+
+def assert_served_tracked_reported(
+    url: str, served: Iterable[Any], *, session_id: str | None = None
+) -> None:
+    """What the simulator served, priced = what the table holds = what `costs --json` says
+    (only the rows of `session_id`, when given)."""
+    tracked = rows(url, session_id=session_id)
+    report = costs_json(*([f"--session={session_id}"] if session_id else []))
+    assert total_cost(tracked) == ledger_cost(served)
+    assert Decimal(report["total_cost_usd"]) == total_cost(tracked)
+    assert report["total_requests"] == len(tracked)
 
 
 def spawn(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -136,6 +149,75 @@ def spawn(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str
         env={**os.environ, **(env or {})},
         cwd=REPO,
     )
+
+
+# --- database state -------------------------------------------------------------------------
+
+
+REFUSE_SQLITE = (
+    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
+    "BEGIN SELECT RAISE(ABORT, 'tracking refused by the test'); END"
+)
+REFUSE_POSTGRES = (
+    "CREATE FUNCTION refuse_tracking() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'tracking refused by the test'; END $$",
+    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
+    "FOR EACH ROW EXECUTE FUNCTION refuse_tracking()",
+)
+
+
+async def execute(url: str, *statements: str) -> None:
+    from sqlalchemy import text
+
+    from salesctl.db.session import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def refuse_tracking(url: str) -> None:
+    statements = (REFUSE_SQLITE,) if url.startswith("sqlite") else REFUSE_POSTGRES
+    asyncio.run(execute(url, *statements))
+
+
+def accept_tracking(url: str) -> None:
+    asyncio.run(
+        execute(
+            url,
+            "DROP TRIGGER refuse_tracking"
+            + ("" if url.startswith("sqlite") else " ON ai_cost_tracking"),
+        )
+    )
+
+
+async def seed_leads(url: str, count: int) -> list[int]:
+    from salesctl.db.models import Lead
+    from salesctl.db.session import create_engine, session_factory
+
+    engine = create_engine(url)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            leads = [
+                Lead(
+                    company_name=f"Company {n}",
+                    contact_title="VP of Sales",
+                    industry="Software",
+                    employees=100 + n,
+                    region="United States",
+                    notes="Evaluating tools this quarter.",
+                )
+                for n in range(count)
+            ]
+            session.add_all(leads)
+            await session.flush()
+            return [lead.id for lead in leads]
+    finally:
+        await engine.dispose()
 
 
 # --- PostgreSQL administration -------------------------------------------------------------
@@ -185,3 +267,82 @@ async def terminate_backends(url: str) -> int:
         f"WHERE datname = '{name}' AND pid <> pg_backend_pid()",
     )
     return len(found)
+
+
+# --- a private PostgreSQL server, to take away mid-run -------------------------------------
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster (initdb in a temporary directory, trust auth, its own
+    port) that a test may stop and start; the machine's shared server is never touched.
+    As root, the server runs as the `postgres` user (it refuses to run as root)."""
+
+    def __init__(self, root: Path, port: int, *, password: str | None = None) -> None:
+        self.root = root
+        self.data = root / "pgdata"
+        self.port = port
+        self.log = root / "postgres.log"
+        self.password = password
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            self._as = ["runuser", "-u", "postgres", "--"]
+            os.chmod(root, 0o777)
+
+    @property
+    def url(self) -> str:
+        user = f"postgres:{self.password}" if self.password else "postgres"
+        return f"postgresql+asyncpg://{user}@127.0.0.1:{self.port}/salesctl"
+
+    def _run(self, *argv: str) -> None:
+        subprocess.run([*self._as, *argv], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        auth = ["-A", "trust"]
+        if self.password:
+            secret = self.root / "password"
+            secret.write_text(self.password + "\n")
+            os.chmod(secret, 0o644)
+            auth = ["-A", "scram-sha-256", f"--pwfile={secret}"]
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", *auth, "--no-sync")
+        self.start()
+        pg_execute(self.url, "CREATE DATABASE salesctl")
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- a small disk, to fill up ----------------------------------------------------------------
+
+
+class SmallDisk:
+    """A 2 MiB tmpfs: `fill()` takes its last byte, `free()` gives the room back."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._filler = root / "filler"
+
+    def fill(self) -> None:
+        chunk = b"\0" * 65536
+        with self._filler.open("ab", buffering=0) as filler:
+            for size in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        filler.write(chunk[:size])
+                        filler.flush()
+                except OSError:
+                    continue
+
+    def free(self) -> None:
+        self._filler.unlink(missing_ok=True)

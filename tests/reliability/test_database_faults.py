@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 from reliability_kit import (
+    accept_tracking,
     ledger_cost,
     pg_database,
     pg_execute,
     pg_execute_async,
+    refuse_tracking,
     rows,
     salesctl,
     spawn,
@@ -87,46 +89,6 @@ def spool_of(data_dir: Path) -> Path:
 
 
 # --- a database that refuses tracking writes ----------------------------------------------
-
-REFUSE_SQLITE = (
-    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
-    "BEGIN SELECT RAISE(ABORT, 'tracking refused by the test'); END"
-)
-REFUSE_POSTGRES = (
-    "CREATE FUNCTION refuse_tracking() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'tracking refused by the test'; END $$",
-    "CREATE TRIGGER refuse_tracking BEFORE INSERT ON ai_cost_tracking "
-    "FOR EACH ROW EXECUTE FUNCTION refuse_tracking()",
-)
-
-
-async def execute(url: str, *statements: str) -> None:
-    from sqlalchemy import text
-
-    from salesctl.db.session import create_engine
-
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            for statement in statements:
-                await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def refuse_tracking(url: str) -> None:
-    statements = (REFUSE_SQLITE,) if url.startswith("sqlite") else REFUSE_POSTGRES
-    asyncio.run(execute(url, *statements))
-
-
-def accept_tracking(url: str) -> None:
-    asyncio.run(
-        execute(
-            url,
-            "DROP TRIGGER refuse_tracking"
-            + ("" if url.startswith("sqlite") else " ON ai_cost_tracking"),
-        )
-    )
 
 
 async def seed_lead(url: str) -> int:
@@ -363,7 +325,8 @@ async def insert_directly(url: str, data_dir: Path, ids: set[str]) -> None:
     from salesctl.llm.tracking import TrackingRecord, insert_rows
 
     wanted = []
-    for line in spool_of(data_dir).read_bytes().splitlines(keepends=True):
+    _header, *lines = spool_of(data_dir).read_bytes().splitlines(keepends=True)
+    for line in lines:
         data = parse_line(line)
         assert data is not None
         if data["request_id"] in ids:
@@ -428,8 +391,8 @@ def test_records_spooled_for_another_database_stay_unless_asked(
 def test_a_torn_line_costs_only_itself(db_env: str, data_dir: Path) -> None:
     ids = spool_lines(data_dir, 2, db_env)
     spool = spool_of(data_dir)
-    first, second = spool.read_bytes().splitlines(keepends=True)
-    spool.write_bytes(first[:50] + second)  # a write cut short, then another process's line
+    header, first, second = spool.read_bytes().splitlines(keepends=True)
+    spool.write_bytes(header + first[:50] + second)  # a write cut short, then another line
     result = flush_json()
     assert (result["inserted"], result["damaged"]) == (1, 0)
     assert [r.request_id for r in rows(db_env)] == [ids[1]]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_kit import REPO, ledger_cost, rows, salesctl, spawn, total_cost
+from reliability_kit import REPO, ledger_cost, rows, salesctl, seed_leads, spawn, total_cost
 
 from salesctl.llm.simulator import Simulator
 
@@ -75,31 +75,6 @@ def test_sigkill_mid_batch_loses_no_call_that_had_returned(
     assert total_cost(tracked) <= ledger_cost(served)
     if len(served) == len(tracked):
         assert total_cost(tracked) == ledger_cost(served)
-
-
-async def seed_leads(url: str, count: int) -> list[int]:
-    from salesctl.db.models import Lead
-    from salesctl.db.session import create_engine, session_factory
-
-    engine = create_engine(url)
-    try:
-        async with session_factory(engine)() as session, session.begin():
-            leads = [
-                Lead(
-                    company_name=f"Company {n}",
-                    contact_title="VP of Sales",
-                    industry="Software",
-                    employees=100 + n,
-                    region="United States",
-                    notes="Evaluating tools this quarter.",
-                )
-                for n in range(count)
-            ]
-            session.add_all(leads)
-            await session.flush()
-            return [lead.id for lead in leads]
-    finally:
-        await engine.dispose()
 
 
 async def lead_state(url: str) -> tuple[list[Any], list[Any]]:

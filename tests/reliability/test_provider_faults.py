@@ -68,6 +68,21 @@ CASES = [
         raises="rate_limited",
         waits=(0, 0),
     ),
+    Case(
+        "429 asking for more than the 30 s salesctl waits fails at once",
+        ({"provider": "cerebras", "status": 429, "retry_after": 120},),
+        (("error", "rate_limited", 1),),
+        raises="rate_limited",
+        waits=(),
+    ),
+    Case(
+        "the router falls back at once from a Retry-After over 30 s",
+        ({"provider": "gemini", "status": 429, "retry_after": 600},),
+        (("error", "rate_limited", 1), ("ok", None, 1)),
+        router=True,
+        providers=("gemini", "openai"),
+        waits=(),
+    ),
     Case("500, then an answer", ({"provider": "cerebras", "status": 500},), (("ok", None, 2),)),
     Case(
         "502, then an answer",

@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.redis
 
 class TcpProxy:
     """Forwards loopback connections to a server until `cut()`, which drops every
-    connection and stops listening: the server vanishing, as the client sees it."""
+    connection and stops listening: the server vanishing, as the client sees it.
+    `restore()` listens again on the same port; `stall()` holds every byte (a server too
+    busy to answer) until `resume()`."""
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
@@ -31,7 +34,18 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
+        self.stalled = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def restore(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def stall(self) -> None:
+        self.stalled.set()
+
+    def resume(self) -> None:
+        self.stalled.clear()
 
     def _accept(self) -> None:
         while True:
@@ -45,10 +59,11 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                while self.stalled.is_set():
+                    time.sleep(0.01)
                 sink.sendall(data)
         except OSError:
             pass
@@ -58,6 +73,8 @@ class TcpProxy:
                     s.shutdown(socket.SHUT_RDWR)
 
     def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
         self.listener.close()
         with self.lock:
             for s in self.sockets:
@@ -147,6 +164,74 @@ def test_redis_lost_mid_run_warns_once_and_continues_uncached(
     assert len(tracked) == 5
     assert len(sim.ledger) == 4
     assert total_cost(tracked) == ledger_cost(sim.ledger)
+
+
+def test_redis_comes_back_after_an_outage_and_after_a_timeout(
+    sim: Simulator, shared_env: str, scenario_id: str, proxy: TcpProxy, redis_url: str
+) -> None:
+    from reliability_kit import assert_served_tracked_reported
+
+    from salesctl.db.session import create_engine
+    from salesctl.llm.cache import RedisCache
+    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.types import LLMConfig
+
+    prefix = f"salesctl-test:{uuid.uuid4().hex}:"
+    warnings: list[str] = []
+    now = [0.0]  # the cache's clock: its pauses pass when the test says so
+    config = LLMConfig(
+        agent_type="qualification",
+        provider="cerebras",
+        model="llama3.1-8b",
+        session_id=scenario_id,
+    )
+
+    async def run() -> list[bool]:
+        engine = create_engine(shared_env)
+        cache = RedisCache(
+            f"redis://127.0.0.1:{proxy.port}/{urlsplit(redis_url).path.strip('/') or 0}",
+            prefix=prefix,
+            warn=warnings.append,
+            socket_timeout=0.5,
+            clock=lambda: now[0],
+        )
+        hits = []
+        try:
+            async with CostOptimizedLLMProvider(
+                engine=engine, cache=cache, warn=warnings.append
+            ) as llm:
+
+                async def ask(prompt: str) -> None:
+                    hits.append((await llm.complete(prompt, config=config)).cache_hit)
+                    await llm.flush()  # the cache write too
+
+                await ask("Qualify A")  # a miss, stored
+                await ask("Qualify A")  # a hit
+                proxy.cut()
+                await ask("Qualify A")  # Redis gone: a miss, one warning
+                now[0] += 0.5
+                await ask("Qualify A")  # within the pause: Redis is not even asked
+                proxy.restore()
+                now[0] += 1.0
+                await ask("Qualify A")  # the pause is over and Redis answers: back
+                proxy.stall()
+                await ask("Qualify B")  # Redis too busy to answer in time: a miss
+                proxy.resume()
+                now[0] += 1.0
+                await ask("Qualify A")  # back again
+        finally:
+            await cache.aclose()
+            await engine.dispose()
+            await clean(redis_url, prefix)
+        return hits
+
+    hits = asyncio.run(run())
+    assert hits == [False, True, False, False, True, False, True]
+    assert len(warnings) == 2, warnings  # one per outage
+    assert all("response cache (Redis) unavailable" in w for w in warnings)
+    assert "Timeout" in warnings[1]
+    assert len(sim.ledger) == 4
+    assert_served_tracked_reported(shared_env, sim.ledger, session_id=scenario_id)
 
 
 def test_an_unreachable_redis_is_one_warning_for_a_whole_command(

@@ -113,7 +113,8 @@ def test_store_prompts_is_honoured_in_rows_spool_cache_and_logs(
             async with CostOptimizedLLMProvider(engine=engine, cache=cache) as llm:
                 answers.append((await llm.complete(PROMPT, config=config)).text)
                 # The spool line exists from before complete() returned until compaction.
-                for line in spool_path(get_settings().data_dir).read_bytes().splitlines():
+                spool = spool_path(get_settings().data_dir)
+                for line in spool.read_bytes().splitlines()[1:]:  # after the header
                     data = parse_line(line)
                     assert data is not None
                     spooled.append(data)
@@ -226,7 +227,8 @@ def test_redact_existing_cleans_old_text_but_keeps_the_numbers(
 
     assert redact_cli("--mode", "none", "--yes").exit_code == 0
     assert asyncio.run(tracked_texts(db_env)) == [(None, None)] * 3
-    assert json.loads(spool_path(isolated_env).read_text())["prompt_text"] is None
+    _header, line = spool_path(isolated_env).read_text().splitlines()
+    assert json.loads(line)["prompt_text"] is None
     assert costs_totals() == before
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from salesctl.db.base import Base
     from salesctl.db.models.analytics import BudgetAlert
+    from salesctl.db.models.budget import BudgetHold, BudgetLedger
     from salesctl.db.models.cache import CacheEntry
     from salesctl.db.models.chat import ChatMessage, ChatSession
     from salesctl.db.models.crm import DEAL_STAGES, LEAD_STATUSES, LEAD_TIERS, Deal, Lead
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "Base": "salesctl.db.base",
     "BudgetAlert": "salesctl.db.models.analytics",
+    "BudgetHold": "salesctl.db.models.budget",
+    "BudgetLedger": "salesctl.db.models.budget",
     "CacheEntry": "salesctl.db.models.cache",
     "ChatMessage": "salesctl.db.models.chat",
     "ChatSession": "salesctl.db.models.chat",
@@ -45,6 +48,8 @@ __all__ = [
     "AgentRun",
     "Base",
     "BudgetAlert",
+    "BudgetHold",
+    "BudgetLedger",
     "CacheEntry",
     "ChatMessage",
     "ChatSession",

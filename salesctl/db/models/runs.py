@@ -27,6 +27,10 @@ class AgentRun(Base):
     lead_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("leads.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(16), default="running")
     worker_id: Mapped[str | None] = mapped_column(String(100))
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    """The host name of the process holding the claim (with `worker_pid`): a claim whose
+    process no longer runs on this host is taken over at once, not after its lease."""
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -7,6 +7,7 @@ tens of milliseconds, mostly TLS setup), so the module's tests share one event l
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -51,7 +52,7 @@ async def shared_providers(simulator: Simulator, tmp_path_factory: Any) -> Async
 
     urls = simulator.base_urls()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SALESCTL_CONFIG", str(tmp_path_factory.mktemp("cfg") / "none.toml"))
+        patch.setenv("SALESCTL_CONFIG", os.devnull)  # no config file
         settings = Settings(
             cerebras_api_key=TEST_KEY,
             anthropic_api_key=TEST_KEY,
