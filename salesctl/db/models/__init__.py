@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from salesctl.db.models.cache import CacheEntry
     from salesctl.db.models.chat import ChatMessage, ChatSession
     from salesctl.db.models.crm import DEAL_STAGES, LEAD_STATUSES, LEAD_TIERS, Deal, Lead
+    from salesctl.db.models.feedback import CallFeedback
     from salesctl.db.models.runs import AgentRun
     from salesctl.db.models.tracking import AICostTracking
 
@@ -25,6 +26,7 @@ _HOMES = {
     "Base": "salesctl.db.base",
     "BudgetAlert": "salesctl.db.models.analytics",
     "CacheEntry": "salesctl.db.models.cache",
+    "CallFeedback": "salesctl.db.models.feedback",
     "ChatMessage": "salesctl.db.models.chat",
     "ChatSession": "salesctl.db.models.chat",
     "DEAL_STAGES": "salesctl.db.models.crm",
@@ -46,6 +48,7 @@ __all__ = [
     "Base",
     "BudgetAlert",
     "CacheEntry",
+    "CallFeedback",
     "ChatMessage",
     "ChatSession",
     "Deal",
