@@ -161,3 +161,15 @@ async def rate_call(
         return await rate(
             session=session, request_id=request_id, score=score, note=note, rated_by=rated_by
         )
+
+
+def describe(rating: Rating) -> str:
+    """One line for people: what was rated, and the call's mean score now."""
+    verdict = "good" if rating.score >= GOOD_AT else "bad"
+    where = f"{rating.agent_type}, {rating.provider}:{rating.model}"
+    if rating.tier is not None:
+        where += f", {rating.tier} tier"
+    return (
+        f"Rated {rating.request_id} {rating.score:g} ({verdict}); mean {rating.quality_score:g} "
+        f"over {rating.feedback_count} rating(s) [{where}]"
+    )

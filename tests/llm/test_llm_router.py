@@ -52,7 +52,8 @@ def test_the_seed_examples_route_to_their_tiers() -> None:
     complex_ = route("Analyze this deal's blockers and recommend strategy...", router=router)
     assert (complex_.complexity, complex_.provider) == ("complex", "claude")
     assert complex_.probabilities["complex"] > 0.5
-    assert complex_.version is not None and complex_.version.startswith("shipped-")
+    assert complex_.version is not None
+    assert complex_.version.startswith("shipped-")
     record = complex_.as_record()
     assert record["router_version"] == complex_.version
     assert record["chosen_by"] == "router"
@@ -73,7 +74,8 @@ def test_the_reasons_name_the_router_and_the_features_that_decided() -> None:
     rating = classify("should we discount Globex or walk?")
     assert rating.reasons[0].startswith(f"learned router {rating.version}: complex ")
     assert rating.reasons[1].startswith("decided by: ")
-    assert rating.top_features and all(f.weight > 0 for f in rating.top_features)
+    assert rating.top_features
+    assert all(f.weight > 0 for f in rating.top_features)
 
 
 def test_conversation_depth_and_tools_are_reported() -> None:
