@@ -466,7 +466,12 @@ def _ask_rating(tracking_id: str) -> None:
     from salesctl.errors import InvalidInput
     from salesctl.llm.feedback import BAD, GOOD, check_score, default_rater, describe, rate_call
 
-    err().print("Rate this answer: g(ood), b(ad), a score 0-1, or Enter to skip: ", end="")
+    err().print(
+        "Rate this answer: g(ood), b(ad), a score 0-1, or Enter to skip: ",
+        end="",
+        markup=False,
+        highlight=False,
+    )
     answer = sys.stdin.readline().strip().lower()
     if not answer:
         return
