@@ -53,14 +53,16 @@ class SavingsReport:
     notes: list[str] = field(default_factory=list)
     not_router_chosen: int = 0
     """Smart-router calls left out: the model was pinned by config or a budget stepped it down."""
+    assumption: str = ""
 
-    @property
-    def assumption(self) -> str:
-        return (
-            "Router savings assume every call the router routed would otherwise have gone to "
-            f"the premium tier, {self.premium_provider}:{self.premium_model}; only calls whose "
-            "tier the router chose count. Cache hits count at their original price."
-        )
+
+def assumption(provider: str, model: str) -> str:
+    """What the router's saving is measured against, in words (shown with the report)."""
+    return (
+        "Router savings assume every call the router routed would otherwise have gone to the "
+        f"premium tier, {provider}:{model}; only calls whose tier the router chose count. "
+        "Cache hits count at their original price."
+    )
 
 
 def premium_cost(sums: Sums, prices: ModelPrices) -> Decimal | None:
@@ -177,6 +179,7 @@ async def read_savings(
         by_agent=rows,
         notes=notes,
         not_router_chosen=left_out,
+        assumption=assumption(provider, model),
     )
 
 

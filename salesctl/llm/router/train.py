@@ -83,13 +83,20 @@ def train(
             e = [math.exp(v - top) for v in s]
             total = e[0] + e[1] + e[2]
             y, sw = labels[i], sample_weight[i]
-            err = [(e[k] / total - (1.0 if k == y else 0.0)) * sw for k in range(3)]
+            e0 = (e[0] / total - (y == 0)) * sw
+            e1 = (e[1] / total - (y == 1)) * sw
+            e2 = (e[2] / total - (y == 2)) * sw
             for j, x in zip(ids, xs, strict=True):
                 wj, gj = w[j], g[j]
-                for k in range(3):
-                    grad = err[k] * x + l2 * wj[k]
-                    gj[k] += grad * grad
-                    wj[k] -= rate * grad / math.sqrt(gj[k])
+                g0 = e0 * x + l2 * wj[0]
+                g1 = e1 * x + l2 * wj[1]
+                g2 = e2 * x + l2 * wj[2]
+                gj[0] += g0 * g0
+                gj[1] += g1 * g1
+                gj[2] += g2 * g2
+                wj[0] -= rate * g0 / math.sqrt(gj[0])
+                wj[1] -= rate * g1 / math.sqrt(gj[1])
+                wj[2] -= rate * g2 / math.sqrt(gj[2])
 
     weights = {
         f: [round(v, DECIMALS) + 0.0 for v in wf]
