@@ -116,17 +116,20 @@ def ask_segments(text: str) -> list[str]:
     return [parts[0], parts[-1]]
 
 
+@lru_cache(maxsize=64)
 def structure(text: str) -> dict[str, int]:
-    """Counts the router reports as signals (and reads as features, bucketed)."""
+    """Counts the router reports as signals (and reads as features, bucketed): words and lines
+    of the whole request, the rest within the part that is read."""
     stripped = text.strip()
+    window = scan_window(stripped)
     return {
-        "words": len(WORD.findall(text.lower())),
-        "questions": stripped.count("?"),
+        "words": len(stripped.split()),
+        "questions": window.count("?"),
         "lines": stripped.count("\n") + 1 if stripped else 0,
-        "list_items": len(LIST_ITEM.findall(text)),
-        "quoted": len(QUOTED.findall(text)),
-        "figures": len(re.findall(r"\d+", text)),
-        "sentences": len([s for s in SENTENCE.split(stripped) if s.strip()]),
+        "list_items": len(LIST_ITEM.findall(window)),
+        "quoted": len(QUOTED.findall(window)),
+        "figures": len(re.findall(r"\d+", window)),
+        "sentences": len([s for s in SENTENCE.split(window) if s.strip()]),
     }
 
 

@@ -9,6 +9,7 @@ cents): a request goes to a tier when the chance that it needs at least that tie
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import os
@@ -72,48 +73,51 @@ class RouterModel:
             raise ConfigError(f"cannot read the router artifact {str(path)!r}: {exc}") from exc
         return cls(artifact, path)
 
-    def scores(self, vector: dict[str, float]) -> tuple[float, float, float]:
-        s0 = s1 = s2 = 0.0
+    def _matched(self, vector: dict[str, float]) -> list[tuple[str, float, list[float]]]:
+        """The request's features the model has weights for."""
         weights = self.weights
-        for name, value in vector.items():
-            w = weights.get(name)
-            if w is not None:
-                s0 += w[0] * value
-                s1 += w[1] * value
-                s2 += w[2] * value
+        return [(n, x, w) for n, x in vector.items() if (w := weights.get(n)) is not None]
+
+    @staticmethod
+    def _scores(matched: list[tuple[str, float, list[float]]]) -> tuple[float, float, float]:
+        s0 = s1 = s2 = 0.0
+        for _, x, w in matched:
+            s0 += w[0] * x
+            s1 += w[1] * x
+            s2 += w[2] * x
         return s0, s1, s2
 
     def probabilities(self, text: str) -> tuple[float, float, float]:
-        return softmax(self.scores(features(text)))
+        return softmax(self._scores(self._matched(features(text))))
 
     def predict(self, text: str, *, margin: float, explain: int = 0) -> Prediction:
         """The tier for `text`, its probabilities, and (when asked) the top features."""
-        vector = features(text)
-        probs = softmax(self.scores(vector))
+        matched = self._matched(features(text))
+        probs = softmax(self._scores(matched))
         tier = decide(probs, margin)
         top: list[Feature] = []
         if explain:
-            top = self.top_features(vector, TIERS.index(tier), explain)
+            top = self._top_features(matched, TIERS.index(tier), explain)
         return Prediction(
             complexity=tier,
             probabilities={t: round(p, 4) for t, p in zip(TIERS, probs, strict=True)},
             top_features=top,
         )
 
-    def top_features(self, vector: dict[str, float], tier: int, count: int) -> list[Feature]:
-        """The features that pushed hardest towards `tier` rather than the other two."""
-        pushes: list[tuple[float, str]] = []
-        for name, value in vector.items():
-            w = self.weights.get(name)
-            if w is None or name == "s:bias":
-                continue
-            others = (sum(w) - w[tier]) / 2
-            pushes.append(((w[tier] - others) * value, name))
-        pushes.sort(key=lambda p: (-p[0], p[1]))
+    @staticmethod
+    def _top_features(
+        matched: list[tuple[str, float, list[float]]], tier: int, count: int
+    ) -> list[Feature]:
+        """The features that pushed hardest towards `tier` rather than the other two: each
+        one's weight for the tier less the mean of its other two weights, times its value."""
+        pushes = []
+        for name, x, w in matched:
+            push = (1.5 * w[tier] - 0.5 * (w[0] + w[1] + w[2])) * x
+            if push > 0 and name != "s:bias":
+                pushes.append((push, name))
         return [
             Feature(name=name, description=describe(name), weight=round(push, 3))
-            for push, name in pushes[:count]
-            if push > 0
+            for push, name in heapq.nlargest(count, pushes)
         ]
 
 
