@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -187,14 +188,30 @@ def keep_labels(data_dir: Path, new: Sequence[Example]) -> list[Example]:
     merged: dict[str, Example] = {normalise(e.prompt): e for e in stored_labels(data_dir)}
     for example in new:
         merged[normalise(example.prompt)] = Example(example.prompt, example.label)
-    directory = tuned_dir(data_dir)
-    directory.mkdir(parents=True, exist_ok=True)
     text = "".join(
         json.dumps({"prompt": e.prompt, "label": e.label}, ensure_ascii=False) + "\n"
         for e in merged.values()
     )
-    (directory / LABELS_FILE).write_text(text, encoding="utf-8")
+    write_private(tuned_dir(data_dir) / LABELS_FILE, text.encode("utf-8"))
     return list(merged.values())
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `path` readable by its owner only (the labels and artifacts hold the team's
+    prompts), creating its missing directories owner-only too."""
+    missing: list[Path] = []
+    directory = path.parent
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def split_holdout(
@@ -258,12 +275,11 @@ async def tune(
     margin = settings.router.margin
 
     directory = tuned_dir(settings.data_dir)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"router-{artifact['version']}.json"
-    path.write_bytes(canonical(artifact))
+    write_private(path, canonical(artifact))
 
     change, compared, moved, notes = await _cost_change(engine, settings, before, after, now)
-    (directory / ACTIVE_FILE).write_text(path.name + "\n", encoding="utf-8")
+    write_private(directory / ACTIVE_FILE, (path.name + "\n").encode())
     if evidence.skipped_without_prompt:
         notes.append(
             f"{evidence.skipped_without_prompt} rated call(s) have no stored prompt "

@@ -217,3 +217,19 @@ def test_labels_are_kept_for_the_next_tune(
     assert "evidence 24 examples (0 from ratings, 24 labelled); 7 held out" in text
     assert "held-out evidence" in text
     assert "cost change $0.00 on the last 30 days (0 routed calls, 0 change tier)" in text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_what_tune_writes_is_readable_by_its_owner_only(
+    db_env: str, labels_file: Path, isolated_env: Path
+) -> None:
+    code, out, _ = salesctl("router", "tune", "--labels", str(labels_file), "--json")
+    assert code == 0
+    written = [isolated_env / "router", *(isolated_env / "router").iterdir()]
+    assert {p.name for p in written[1:]} == {
+        "ACTIVE",
+        "labels.jsonl",
+        Path(json.loads(out)["model_path"]).name,
+    }
+    assert {oct(p.stat().st_mode & 0o777) for p in written} == {"0o700", "0o600"}
+    assert oct(written[0].stat().st_mode & 0o777) == "0o700"
