@@ -140,3 +140,11 @@ def test_nothing_is_stored_for_a_refused_rating(db_env: str, call: str) -> None:
     assert invoke("feedback", call, "--score", "2")[0] == 1
     assert on_db(db_env, lambda engine: ratings_of(engine, call)) == []
     assert on_db(db_env, lambda engine: call_row(engine, call)).feedback_count == 0
+
+
+def test_costs_export_names_the_ids_feedback_takes(db_env: str, call: str) -> None:
+    assert invoke("feedback", call, "--good")[0] == 0
+    code, out, _ = invoke("costs", "export", "--format", "jsonl")
+    assert code == 0
+    [row] = [json.loads(line) for line in out.splitlines()]
+    assert (row["request_id"], row["quality_score"], row["feedback_count"]) == (call, 1.0, 1)

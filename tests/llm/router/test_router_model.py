@@ -160,3 +160,14 @@ def test_top_features_explain_the_chosen_tier() -> None:
     weights = [f.weight for f in prediction.top_features]
     assert weights == sorted(weights, reverse=True)
     assert abs(sum(prediction.probabilities.values()) - 1) < 1e-3
+
+
+def test_a_set_written_apart_from_the_training_set_is_routed_well() -> None:
+    """fresh.jsonl: 96 prompts written after the model's features were settled, in another
+    voice (terse, typos, pasted context), never trained or tuned on."""
+    model = load_model(SHIPPED_MODEL)
+    fresh = read_labelled(Path(__file__).with_name("fresh.jsonl"))
+    routed = [(e.label, model.predict(e.prompt, margin=0.1).complexity) for e in fresh]
+    assert sum(label == tier for label, tier in routed) / len(routed) >= 0.85
+    under = sum(TIERS.index(tier) < TIERS.index(label) for label, tier in routed)
+    assert under / len(routed) <= 0.08
