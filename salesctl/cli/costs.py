@@ -235,7 +235,9 @@ def savings(
 ) -> None:
     """What the smart router and the cache saved, against what was actually spent.
 
-    Every routed call is re-priced at the premium tier's model, every cache hit at its
+    Assumes every call the router routed would otherwise have gone to the premium tier's
+    model: each is re-priced there. Only calls whose tier the router chose count (not those
+    whose model config pinned or a budget limit stepped down). Cache hits count at their
     original price.
 
     Example:

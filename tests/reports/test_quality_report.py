@@ -99,15 +99,25 @@ def test_rated_rows_and_tiers_side_by_side(rated: str) -> None:
     assert report["notes"] == []
 
 
-def test_the_table_reads_on_80_columns(rated: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "80")
+def test_the_table_reads_on_80_columns(rated: str) -> None:
+    """Rendered as on an 80-column terminal."""
+    from rich.console import Console
+
+    from salesctl.reports.filters import CostFilters
+    from salesctl.reports.quality import quality_report
+    from salesctl.reports.render import render_quality
+
+    report = on_db(rated, lambda engine: quality_report(engine, CostFilters()))
+    console = Console(width=80, record=True, color_system=None)
+    console.print(render_quality(report))
+    text = console.export_text()
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    flat = " ".join(text.split())
+    assert "Router tiers side by side" in flat
+    assert "simple │ 4 │ 3 │ 0.40 │ 33.3% │ $0.001 │ $0.003" in flat
     result = CliRunner().invoke(app, ["costs", "quality"])
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert max(len(line.rstrip()) for line in lines) <= 80
-    text = " ".join(result.stdout.split())
-    assert "Router tiers side by side" in text
-    assert "simple │ 4 │ 3 │ 0.40 │ 33.3% │ $0.001 │ $0.003" in text
+    assert "Rated answers by agent, tier and model" in result.stdout
 
 
 def test_an_empty_window_says_how_to_rate(db_env: str) -> None:

@@ -64,6 +64,7 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("pricing list", ["pricing", "list"], [], 0),
     ("pricing show", ["pricing", "show", "cerebras", "llama3.1-8b"], [], 0),
     ("router explain", ["router", "explain", "Show me top 3 leads", "--json"], [], 0),
+    ("router eval", ["router", "eval", "{labels}"], [], 0),
     ("qualify", ["qualify", "--lead", "1"], [], 0),
     ("qualify", ["qualify", "--lead", "2", "--estimate"], [], 0),
     ("qualify", ["qualify", "--lead", "2"], [{"provider": "cerebras", "status": 401}], 1),
@@ -98,6 +99,9 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("costs export", ["costs", "export", "--format", "jsonl"], [], 0),
     ("costs savings", ["costs", "savings"], [], 0),
     ("costs outcomes", ["costs", "outcomes", "--json"], [], 0),
+    ("costs quality", ["costs", "quality"], [], 0),
+    ("feedback", ["feedback", "no-such-call", "--good"], [], 1),
+    ("router tune", ["router", "tune", "--labels", "{labels}", "--json"], [], 0),
     ("costs flush", ["costs", "flush"], [], 0),
     ("costs prune", ["costs", "prune", "--older-than", "90d"], [], 0),
     ("budget check", ["budget", "check", "--daily", "10", "--details"], [], 0),
@@ -207,6 +211,8 @@ def test_no_command_shows_or_stores_an_api_key(
     csv.write_text(CSV)
     transcript = tmp_path / "call.txt"
     transcript.write_text(TRANSCRIPT)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"prompt": "run the renewal playbook for Acme", "label": "complex"}\n')
     seen: list[str] = []
     runner = CliRunner()
     with caplog.at_level(logging.DEBUG):
@@ -214,7 +220,7 @@ def test_no_command_shows_or_stores_an_api_key(
             secret_env.reset()
             for fault in faults:
                 secret_env.fail_next(**fault)
-            argv = [a.format(csv=csv, transcript=transcript) for a in args]
+            argv = [a.format(csv=csv, transcript=transcript, labels=labels) for a in args]
             get_settings.cache_clear()
             result = runner.invoke(app, argv, catch_exceptions=True)
             seen += [result.stdout, result.stderr]

