@@ -1,10 +1,13 @@
-"""Router decision: how long the smart router takes to rate and route one request.
+"""Router decision: how long the learned smart router takes to rate and route one request,
+and what loading its artifact adds to the first routed call of a process.
 
 Routes 10,000 generated chat requests (lookups, analysis asks, multi-step asks, pasted notes
 and transcripts, some with conversation history) through `salesctl.llm.router.route`, the
-call the gateway makes for every smart-router request. No network, no model. The same-run
-baseline is a plain `str.split()` over the same prompts, which shows how fast this machine is
-at the moment.
+call the gateway makes for every smart-router request. No network, no LLM: the model is the
+logistic regression in `salesctl/llm/router/data/model.json`. The same-run baseline is a
+plain `str.split()` over the same prompts, which shows how fast this machine is at the moment.
+The first-call figure is measured in fresh processes: the CPU time of the first `route()`
+(importing the model code and loading the artifact) minus that of the second.
 
     .venv/bin/python -m bench.router_bench [--quick] [--prompts 10000]
 """
@@ -13,11 +16,27 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
+import sys
 import time
 
 from bench._common import Measurement, bench_main, median, percentile, progress, ratio
 
-TARGET_US = 50.0
+TARGET_P50_US = 1000.0
+"""Issue #18: a decision in at most 1 ms (p50) once the artifact is loaded."""
+TARGET_FIRST_MS = 100.0
+"""Issue #18: loading the artifact adds at most 100 ms to the first routed call."""
+FIRST_CALL_RUNS = 5
+FIRST_CALL = """
+import time
+from salesctl.config import RouterSettings
+from salesctl.llm.router import route
+router = RouterSettings()
+cpu = time.process_time_ns
+started = cpu(); route("show me top 3 leads", router=router); first = cpu() - started
+started = cpu(); route("show me top 3 leads", router=router); second = cpu() - started
+print((first - second) / 1e6)
+"""
 
 LOOKUPS = [
     "Show me top {n} leads",
@@ -132,20 +151,37 @@ def run(*, quick: bool = False, prompts: int | None = None) -> list[Measurement]
 
     mean_us = min(cpu_means)
     baseline_us = min(baselines)
+    p50_us = median(per_prompt)
+    first_ms = sorted(_first_call_ms() for _ in range(1 if quick else FIRST_CALL_RUNS))
     return [
         Measurement(
             bench="router",
-            name=f"route() per prompt (CPU), mean of {count:,}",
-            value=mean_us,
+            name=f"route() per prompt, wall p50 of {count:,}",
+            value=p50_us,
             unit="µs",
-            target=TARGET_US,
+            target=TARGET_P50_US,
             baseline=(
-                f"str.split() {baseline_us:.2f} µs ({ratio(mean_us, baseline_us)}); "
-                f"wall mean {min(wall_means):.1f} µs, p50 {median(per_prompt):.1f} µs, "
+                f"str.split() {baseline_us:.2f} µs; CPU mean {mean_us:.1f} µs "
+                f"({ratio(mean_us, baseline_us)}); wall mean {min(wall_means):.1f} µs, "
                 f"p99 {percentile(per_prompt, 99):.1f} µs"
             ),
-        )
+        ),
+        Measurement(
+            bench="router",
+            name="added to the first routed call (CPU), artifact load",
+            value=first_ms[len(first_ms) // 2],
+            unit="ms",
+            target=TARGET_FIRST_MS,
+            baseline=f"median of {len(first_ms)} fresh processes; min {first_ms[0]:.1f} ms",
+        ),
     ]
+
+
+def _first_call_ms() -> float:
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_CALL], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip())
 
 
 def _options(parser: argparse.ArgumentParser) -> None:

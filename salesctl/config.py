@@ -12,7 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -85,6 +93,17 @@ class RouterSettings(BaseModel):
     medium: list[str] = ["claude:claude-3-haiku-20240307", "openai:gpt-4o-mini"]
     complex: list[str] = ["claude:claude-sonnet-4-5", "openai:gpt-4o"]
     chat_cache: bool = False
+    margin: float = Field(0.1, ge=0, le=0.5)
+    """How far the router leans towards the stronger tier: a request goes to a tier when the
+    chance that it needs at least that tier reaches 0.5 - margin."""
+    model_path: Path | None = None
+    """A router artifact to use instead of the tuned (`router tune`) or the shipped one."""
+    _data_dir: Path | None = PrivateAttr(None)
+
+    @property
+    def data_dir(self) -> Path | None:
+        """The data directory whose tuned router artifact applies (set by `Settings`)."""
+        return self._data_dir
 
 
 class ICPSettings(BaseModel):
@@ -194,6 +213,12 @@ class Settings(BaseSettings):
             base = merged.get(name, {})
             merged[name] = {**base, **(override if isinstance(override, dict) else {})}
         return merged
+
+    @model_validator(mode="after")
+    def _router_data_dir(self) -> Settings:
+        """The router finds the artifact `router tune` wrote in this data directory."""
+        self.router._data_dir = self.data_dir
+        return self
 
     # --- derived values -----------------------------------------------------------------
 

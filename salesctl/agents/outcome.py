@@ -136,6 +136,8 @@ class AgentOutcome:
             "cost_usd": self.cost_usd,
             "llm_calls": self.llm_calls,
             "latency_ms": self.latency_ms,
+            "tracking_id": self.calls[-1].tracking_id if self.calls else None,
+            "tracking_ids": [c.tracking_id for c in self.calls],
         }
         if self.failure is not None:
             data["error"] = self.failure.message

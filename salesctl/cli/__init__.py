@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "deals": "deals:app",
     "pricing": "pricing:app",
     "router": "router:app",
+    "feedback": "feedback:feedback_command",
     **{name: "agents:app" for name in AGENT_COMMANDS},  # the agents' app, merged into the root
     "icp": "agents:icp_app",
     "costs": "costs:app",

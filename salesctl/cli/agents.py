@@ -83,6 +83,10 @@ Estimate = Annotated[
     typer.Option("--estimate", help="Print expected tokens and cost per model; spend nothing."),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON results on stdout.")]
+Rate = Annotated[
+    bool,
+    typer.Option("--rate", help="Rate the answer when it is shown (one lead, in a terminal)."),
+]
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class _Options:
     no_cache: bool
     estimate: bool
     json_output: bool
+    rate: bool = False
 
 
 # --- the six commands ------------------------------------------------------------------------
@@ -120,6 +125,7 @@ def qualify(
     no_cache: NoCache = False,
     estimate: Estimate = False,
     json_output: Json = False,
+    rate: Rate = False,
 ) -> None:
     """Score leads 0–100 against the ideal customer profile (`salesctl icp show`).
 
@@ -149,6 +155,7 @@ def enrich(
     no_cache: NoCache = False,
     estimate: Estimate = False,
     json_output: Json = False,
+    rate: Rate = False,
     source: Annotated[
         list[Path] | None,
         typer.Option(
@@ -193,6 +200,7 @@ def grow(
     no_cache: NoCache = False,
     estimate: Estimate = False,
     json_output: Json = False,
+    rate: Rate = False,
 ) -> None:
     """Analyse the lead's market: expansion opportunities, competitors, risks, plays.
 
@@ -217,6 +225,7 @@ def market(
     no_cache: NoCache = False,
     estimate: Estimate = False,
     json_output: Json = False,
+    rate: Rate = False,
 ) -> None:
     """Design a campaign: audience, messaging and a short multi-touch email sequence.
 
@@ -241,6 +250,7 @@ def bdr(
     no_cache: NoCache = False,
     estimate: Estimate = False,
     json_output: Json = False,
+    rate: Rate = False,
 ) -> None:
     """Plan a meeting: outreach draft, proposed slots, follow-ups, the deal's next step.
 
@@ -265,6 +275,7 @@ def converse(
     no_cache: NoCache = False,
     estimate: Estimate = False,
     json_output: Json = False,
+    rate: Rate = False,
 ) -> None:
     """Analyse a call transcript: summary, objections, sentiment, commitments, next steps.
 
@@ -299,6 +310,7 @@ def converse(
         no_cache=no_cache,
         estimate=estimate,
         json_output=json_output,
+        rate=rate,
     )
     _run_command("conversation", options, {"transcript": text})
 
@@ -322,6 +334,7 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
             where=options.where,
         )
         run_options = RunOptions(concurrency=options.concurrency, force=options.force)
+        _check_rate(options, selection)
         choice = model_choice(
             get_settings(),
             agent_type,  # type: ignore[arg-type]
@@ -363,7 +376,7 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
                 progress.close()
 
     summary = _runtime.run(go)
-    _show_run(summary, single=single, json_output=options.json_output)
+    _show_run(summary, single=single, json_output=options.json_output, rate=options.rate)
 
 
 async def _estimate(
@@ -396,7 +409,7 @@ def _show_estimate(estimate: RunEstimate, json_output: bool) -> None:
     out().print(estimate_table(estimate))
 
 
-def _show_run(summary: RunSummary, *, single: bool, json_output: bool) -> None:
+def _show_run(summary: RunSummary, *, single: bool, json_output: bool, rate: bool = False) -> None:
     from salesctl.agents.render import outcome_panel, summary_table
 
     if json_output:
@@ -414,6 +427,9 @@ def _show_run(summary: RunSummary, *, single: bool, json_output: bool) -> None:
     else:
         out().print(summary_table(summary))
 
+    shown = summary.outcomes[0] if summary.outcomes else None
+    if rate and shown is not None and shown.ok and shown.calls:
+        _ask_rating(shown.calls[-1].tracking_id)
     if summary.stopped_by in EXIT_SIGNAL:
         err().print(f"stopped by {summary.stopped_by}: {summary.processed} leads processed")
         raise typer.Exit(EXIT_SIGNAL[summary.stopped_by])
@@ -438,6 +454,56 @@ def _show_run(summary: RunSummary, *, single: bool, json_output: bool) -> None:
         )
     if summary.failed:
         raise typer.Exit(1)
+
+
+def _check_rate(options: _Options, selection: LeadSelection) -> None:
+    """`--rate` asks in the terminal about one lead's answer."""
+    from salesctl.errors import InvalidInput
+
+    if not options.rate:
+        return
+    if options.estimate:
+        raise InvalidInput("--estimate makes no call: there is no answer to --rate")
+    if not (selection.explicit and len(selection.lead_ids) == 1):
+        raise InvalidInput("--rate rates one answer: use it with --lead ID")
+    if not sys.stdin.isatty():
+        raise InvalidInput(
+            "--rate asks in a terminal: rate later with `salesctl feedback ID --good|--bad` "
+            "(ID is the tracking_id in --json output)"
+        )
+
+
+def _ask_rating(tracking_id: str) -> None:
+    """Ask for a rating of the answer just shown, and store it."""
+    from salesctl.errors import InvalidInput
+    from salesctl.llm.feedback import BAD, GOOD, check_score, default_rater, describe, rate_call
+
+    err().print(
+        "Rate this answer: g(ood), b(ad), a score 0-1, or Enter to skip: ",
+        end="",
+        markup=False,
+        highlight=False,
+    )
+    answer = sys.stdin.readline().strip().lower()
+    if not answer:
+        return
+    with _runtime.user_errors():
+        if answer in ("g", "good"):
+            score = GOOD
+        elif answer in ("b", "bad"):
+            score = BAD
+        else:
+            try:
+                score = check_score(float(answer))
+            except ValueError:
+                raise InvalidInput(f"{answer!r} is not g, b or a score from 0 to 1") from None
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await rate_call(
+            rt.engine, request_id=tracking_id, score=score, rated_by=default_rater()
+        )
+
+    err().print(describe(_runtime.run(go)), markup=False, highlight=False)
 
 
 class _ProgressReport:

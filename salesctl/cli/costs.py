@@ -236,7 +236,9 @@ def savings(
 ) -> None:
     """What the smart router and the cache saved, against what was actually spent.
 
-    Every routed call is re-priced at the premium tier's model, every cache hit at its
+    Assumes every call the router routed would otherwise have gone to the premium tier's
+    model: each is re-priced there. Only calls whose tier the router chose count (not those
+    whose model config pinned or a budget limit stepped down). Cache hits count at their
     original price.
 
     Example:
@@ -368,6 +370,36 @@ async def _reconcile(settings, invoice, request):  # type: ignore[no-untyped-def
         raise CannotReconcile(str(exc)) from None
     finally:
         await runtime.aclose()
+
+
+@app.command("quality")
+def quality(
+    since: str | None = _since(),
+    until: str | None = _until(),
+    agent: list[str] | None = _agent(),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Rated answers against their cost: per agent, tier and model, and per router tier.
+
+    Calls rated, mean score, cost per call, and cost per good answer (cost per call over the
+    share of rated answers scoring 0.5 or more). Rate answers with `salesctl feedback`.
+
+    Example:
+        salesctl costs quality --since this-month
+    """
+    from salesctl.reports.quality import quality_report
+    from salesctl.reports.render import render_quality
+
+    filters = _filters(since=since, until=until, agent=agent)
+
+    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+        return await quality_report(rt.engine, filters)
+
+    report = _runtime.run(go)
+    if json_output:
+        print_json(report)
+        return
+    out().print(render_quality(report))
 
 
 app.command("flush")(flush_command)

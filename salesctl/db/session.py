@@ -11,7 +11,7 @@ from salesctl.errors import DatabaseError, SchemaOutdated
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-SCHEMA_HEAD = "0005_reliability"
+SCHEMA_HEAD = "0006_feedback"
 """The Alembic revision this code expects; a test keeps it equal to the migrations' head."""
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000

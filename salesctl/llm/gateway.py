@@ -537,6 +537,7 @@ class CostOptimizedLLMProvider:
             model=choices[0][1],
             fallbacks=[f"{p}:{m}" for p, m in choices[1:]],
             reasons=[*call.decision.reasons, reason],
+            chosen_by="budget",
         )
         return replace(call, choices=tuple(choices), decision=decision, tier=cheaper)
 

@@ -1,5 +1,6 @@
-"""Slash commands of the chat REPL (also honoured in line mode): /help /cost /model /history
-/reset /exit. Each returns lines of text, so the terminal and piped modes print them alike."""
+"""Slash commands of the chat REPL (also honoured in line mode): /help /cost /model /good
+/bad /history /reset /exit. Each returns lines of text, so the terminal and piped modes print
+them alike."""
 
 from __future__ import annotations
 
@@ -49,6 +50,25 @@ async def _model(conversation: Conversation, arg: str) -> CommandResult:
     return CommandResult(render.routing_lines(decision, question))
 
 
+async def _rate(conversation: Conversation, arg: str, score: float) -> CommandResult:
+    from salesctl.errors import SalesctlError
+    from salesctl.llm.feedback import describe
+
+    try:
+        rating = await conversation.rate(score, note=arg or None)
+    except SalesctlError as exc:
+        return CommandResult([f"not rated: {exc}"])
+    return CommandResult([describe(rating)])
+
+
+async def _good(conversation: Conversation, arg: str) -> CommandResult:
+    return await _rate(conversation, arg, 1.0)
+
+
+async def _bad(conversation: Conversation, arg: str) -> CommandResult:
+    return await _rate(conversation, arg, 0.0)
+
+
 async def _history(conversation: Conversation, arg: str) -> CommandResult:
     return CommandResult(render.history_lines(conversation.history))
 
@@ -67,6 +87,8 @@ COMMANDS: dict[str, tuple[Handler, str]] = {
     "/help": (_help, "this help"),
     "/cost": (_cost, "what this session has cost so far (every run of it)"),
     "/model": (_model, "which model the router would pick next, and why (/model QUESTION)"),
+    "/good": (_good, "rate the last answer good (/good NOTE adds why)"),
+    "/bad": (_bad, "rate the last answer bad; it teaches `router tune` (/bad NOTE)"),
     "/history": (_history, "the conversation so far"),
     "/reset": (_reset, "forget the conversation and start a new session"),
     "/exit": (_exit, "leave (Ctrl-D works too)"),

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from salesctl.reports.budget import BudgetCheck
     from salesctl.reports.costs import CostReport, TimePoint
     from salesctl.reports.outcomes import OutcomeReport, OutcomeRow
+    from salesctl.reports.quality import QualityReport
     from salesctl.reports.reconcile import Reconciliation
     from salesctl.reports.savings import SavingsReport
 
@@ -380,11 +381,7 @@ def render_savings(report: SavingsReport) -> RenderableType:
             usd(row.cache_saved_usd),
         )
     parts: list[RenderableType] = [
-        Text(
-            f"Routed calls re-priced at {report.premium_provider}:{report.premium_model}; "
-            "cache hits at their original price.",
-            style="dim",
-        ),
+        Text(report.assumption, style="dim"),
         table,
     ]
     for note in report.notes:
@@ -491,5 +488,72 @@ def render_reconciliation(result: Reconciliation) -> RenderableType:
     parts.append(Text(headline(result), style="yellow" if outside else "green"))
     parts.append(Text(totals(result)))
     for note in result.notes:
+        parts.append(Text(f"note: {note}", style="dim"))
+    return Group(*parts)
+
+
+def render_quality(report: QualityReport) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
+    def score(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    table = _table(
+        "Rated answers by agent, tier and model",
+        "agent",
+        "tier",
+        "model",
+        "calls",
+        "rated",
+        "score",
+        "per call",
+        "per good answer",
+        right=("calls", "rated", "score", "per call", "per good answer"),
+    )
+    for row in report.rows:
+        table.add_row(
+            row.agent_type or "—",
+            row.tier or "—",
+            row.model or "—",
+            count(row.calls),
+            count(row.rated_calls),
+            score(row.mean_score),
+            usd(row.cost_per_call_usd),
+            usd(row.cost_per_good_answer_usd),
+        )
+    tiers = _table(
+        "Router tiers side by side",
+        "tier",
+        "calls",
+        "rated",
+        "score",
+        "good",
+        "per call",
+        "per good answer",
+        right=("calls", "rated", "score", "good", "per call", "per good answer"),
+    )
+    for row in report.tiers:
+        tiers.add_row(
+            row.tier or "—",
+            count(row.calls),
+            count(row.rated_calls),
+            score(row.mean_score),
+            pct(row.good_share),
+            usd(row.cost_per_call_usd),
+            usd(row.cost_per_good_answer_usd),
+        )
+    parts: list[RenderableType] = [
+        Text(
+            f"{report.ratings:,} rating(s). A good answer scores 0.5 or more; per good answer "
+            "= per call / share of rated answers that were good.",
+            style="dim",
+        )
+    ]
+    if report.rows:
+        parts.append(table)
+    if report.tiers:
+        parts += [Text(""), tiers]
+    for note in report.notes:
         parts.append(Text(f"note: {note}", style="dim"))
     return Group(*parts)

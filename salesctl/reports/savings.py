@@ -1,7 +1,11 @@
 """`costs savings`: what the smart router and the cache saved, against what was spent.
 
-Every smart-router call (answered by a provider, not the cache) is re-priced at the premium
-tier's model (`router.complex[0]`) from its token counts; every cache hit counts at its
+The router's saving is measured against one assumption, stated with the report: without the
+router, every routed call would have gone to the premium tier's model (`router.complex[0]`).
+So every smart-router call whose tier the router chose (answered by a provider, not the
+cache) is re-priced there from its token counts. Calls whose model the agent's configuration
+pinned, or that a hard budget limit stepped down to a cheaper tier, are not the router's doing
+and are left out (their routing record says `chosen_by`). Every cache hit counts at its
 original price (`saved_usd`, recorded by the gateway). Pricing is linear in tokens, so the
 re-pricing works on the rollups' token sums; tiered long-context prices use their base tier.
 """
@@ -47,6 +51,18 @@ class SavingsReport:
     total: AgentSavings
     by_agent: list[AgentSavings]
     notes: list[str] = field(default_factory=list)
+    not_router_chosen: int = 0
+    """Smart-router calls left out: the model was pinned by config or a budget stepped it down."""
+    assumption: str = ""
+
+
+def assumption(provider: str, model: str) -> str:
+    """What the router's saving is measured against, in words (shown with the report)."""
+    return (
+        "Router savings assume every call the router routed would otherwise have gone to the "
+        f"premium tier, {provider}:{model}; only calls whose tier the router chose count. "
+        "Cache hits count at their original price."
+    )
 
 
 def premium_cost(sums: Sums, prices: ModelPrices) -> Decimal | None:
@@ -96,10 +112,12 @@ async def read_savings(
     prices = PriceBook.from_settings(settings, warn=lambda _m: None).prices_for(
         provider, model, now
     )
-    plan = plan_window(filters.since, filters.until, await read_state(session))
+    state = await read_state(session)
+    plan = plan_window(filters.since, filters.until, state)
     groups = await aggregate(
         session, plan, filters, "all", AGENT_DIMS, source="rollup", metrics=ALL_METRICS
     )
+    not_chosen = await _not_router_chosen(session, filters)
     notes: list[str] = []
     if prices is None or prices.input_per_mtok is None:
         notes.append(f"no price known for {provider}:{model}: router savings are unknown")
@@ -123,6 +141,28 @@ async def read_savings(
                 entry["repriced"] += sums.cost_usd
             elif prices is not None:
                 entry["repriced"] += premium_cost(sums, prices) or Decimal(0)
+    left_out = 0
+    for (agent_type, g_provider, g_model), sums in not_chosen:
+        if sums.unpriced_requests:
+            continue  # already left out with the unpriced groups
+        entry = per_agent[agent_type]
+        left_out += sums.requests
+        entry["routed"].add(_negated(sums))
+        if (g_provider, g_model) == (provider, model):
+            entry["repriced"] -= sums.cost_usd
+        elif prices is not None:
+            entry["repriced"] -= premium_cost(sums, prices) or Decimal(0)
+    if left_out:
+        notes.append(
+            f"{left_out} smart-router call(s) whose model was pinned by config or stepped down "
+            "by a budget limit are not counted as router savings"
+        )
+    pruned = state.pruned_before
+    if pruned is not None and (filters.since is None or filters.since < pruned):
+        notes.append(
+            "calls pruned from the detail table (before "
+            f"{pruned:%Y-%m-%d %H:%M} UTC) count as chosen by the router"
+        )
     if unpriced_routed:
         notes.append(
             f"{unpriced_routed} routed call(s) on models without a price are left out of the "
@@ -138,7 +178,69 @@ async def read_savings(
         total=_sum_rows(rows, prices is not None and prices.input_per_mtok is not None),
         by_agent=rows,
         notes=notes,
+        not_router_chosen=left_out,
+        assumption=assumption(provider, model),
     )
+
+
+def _negated(sums: Sums) -> Sums:
+    """`sums` with every fact's sign turned, to take those calls out of a total."""
+    from dataclasses import fields
+
+    return Sums(**{f.name: -getattr(sums, f.name) for f in fields(sums)})
+
+
+async def _not_router_chosen(
+    session: AsyncSession, filters: CostFilters
+) -> list[tuple[tuple[str, str, str], Sums]]:
+    """Answered smart-router calls whose tier the router did not choose, per agent and model
+    (read from the detail rows, whose routing record says who chose)."""
+    from sqlalchemy import Integer, cast, func, select
+
+    from salesctl.db.models.tracking import AICostTracking
+    from salesctl.reports.rollups import _filter_conditions, _in_window
+
+    t = AICostTracking.__table__
+    chosen_by = t.c.routing["chosen_by"].as_string()
+    unpriced = cast(t.c.unpriced, Integer)
+    query = (
+        select(
+            t.c.agent_type,
+            t.c.provider,
+            t.c.model,
+            func.count().label("requests"),
+            func.sum(1 - unpriced).label("priced_requests"),
+            func.sum(unpriced).label("unpriced_requests"),
+            func.coalesce(func.sum(t.c.cost_usd), 0).label("cost_usd"),
+            func.sum(t.c.prompt_tokens).label("prompt_tokens"),
+            func.sum(t.c.completion_tokens).label("completion_tokens"),
+            func.sum(t.c.cache_read_tokens).label("cache_read_tokens"),
+            func.sum(t.c.cache_write_tokens).label("cache_write_tokens"),
+        )
+        .where(
+            t.c.agent_mode == "smart_router",
+            t.c.status == "ok",
+            t.c.cache_hit.is_(False),
+            chosen_by.in_(("config", "budget")),
+            *_in_window(t.c.timestamp, filters.since, filters.until),
+            *_filter_conditions(t, filters, None),
+        )
+        .group_by(t.c.agent_type, t.c.provider, t.c.model)
+    )
+    metrics = (
+        "requests",
+        "priced_requests",
+        "unpriced_requests",
+        "cost_usd",
+        "prompt_tokens",
+        "completion_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+    )
+    return [
+        ((row.agent_type, row.provider, row.model), Sums.from_row(row, metrics))
+        for row in await session.execute(query)
+    ]
 
 
 def _row(name: str, entry: dict[str, Any], prices: ModelPrices | None) -> AgentSavings:

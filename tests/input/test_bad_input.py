@@ -120,6 +120,22 @@ CATALOGUE: list[Bad] = [
         "router explain",
         "",
     ),
+    bad("router eval", "{missing}", says="no such file"),
+    bad("router eval", "{directory}", says="cannot read"),
+    bad("router eval", "{binary}", says="cannot read"),
+    bad("router eval", "{empty}", says="no labelled prompts"),
+    bad("router eval", "{wrong_headers}", says="not JSON"),
+    bad("router tune", "--holdout", "2", says="--holdout"),
+    bad("router tune", "--holdout", "half", code=USAGE),
+    bad("router tune", "--labels", "{binary}", says="cannot read"),
+    bad("router tune", "--labels", "{missing}", says="no such file"),
+    # --- ratings
+    bad("feedback", "no-such-call", "--good", says="no tracked call"),
+    bad("feedback", "no-such-call", "--score", "1.5", says="outside 0-1"),
+    bad("feedback", "no-such-call", "--score", "lots", code=USAGE),
+    bad("feedback", "no-such-call", says="--good"),
+    bad("feedback", SQL, "--bad", says="no tracked call"),
+    bad("feedback", "--session", SQL, "--last", "--good", says="no answered call"),
     # --- the lead agents
     bad("qualify", says="--lead"),
     bad("qualify", "--lead", "0", code=USAGE),
@@ -194,6 +210,7 @@ CATALOGUE: list[Bad] = [
         "costs reconcile", "{wrong_headers}", "--tolerance", "-1", code=UNKNOWN, says="--tolerance"
     ),
     bad("costs reconcile", "{wrong_headers}", "--provider", SQL, code=UNKNOWN, says="provider"),
+    bad("costs quality", "--since", "2025-02-30", says="--since"),
     bad("costs outcomes", "--until", "2025-01-01", "--since", "2025-06-01", says="--until"),
     # `budget check` documents exit 3 (UNKNOWN) for anything that stops it judging spend.
     bad("budget check", "--daily", "-5", code=UNKNOWN, says="--daily"),

@@ -229,6 +229,7 @@ async def test_smart_router_steps_down_a_tier_near_the_limit(sim: Simulator, eng
     assert row.status == "ok"
     assert row.routing is not None
     assert row.routing["chosen"] == f"claude:{HAIKU}"
+    assert row.routing["chosen_by"] == "budget"  # not the router's saving (costs savings)
     assert any(
         "stepped down from the complex tier to medium" in r and "hard daily budget" in r
         for r in row.routing["reasons"]

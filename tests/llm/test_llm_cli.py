@@ -27,7 +27,8 @@ def test_router_explain_simple_prompt() -> None:
     assert "provider    gemini" in out
     assert "model       gemini-1.5-flash" in out
     assert "fallbacks   openai:gpt-4o-mini" in out
-    assert "direct lookup" in out
+    assert "router      shipped-" in out
+    assert "decided by  (towards simple)" in out
     assert "no API key for: gemini:gemini-1.5-flash, openai:gpt-4o-mini" in out
 
 
@@ -45,7 +46,9 @@ def test_router_explain_json_for_a_complex_prompt(monkeypatch: pytest.MonkeyPatc
     )
     assert data["fallbacks"] == ["openai:gpt-4o"]
     assert data["choices_without_key"] == ["openai:gpt-4o"]
-    assert data["signals"]["analysis_terms"]
+    assert data["probabilities"]["complex"] > 0.5
+    assert data["router_version"].startswith("shipped-")
+    assert data["top_features"][0]["weight"] > 0
 
 
 def test_router_explain_follows_the_config_file(tmp_path: Path) -> None:

@@ -117,7 +117,8 @@ async def test_router_call_is_tagged_with_its_decision(engine, scripted, reply) 
     assert row.routing["chosen"] == "gemini:gemini-1.5-flash"
     assert row.routing["attempted"] == "gemini:gemini-1.5-flash"
     assert row.routing["fallbacks"] == ["openai:gpt-4o-mini"]
-    assert row.routing["signals"]["lookup"] is True
+    assert row.routing["router_version"].startswith("shipped-")
+    assert row.routing["chosen_by"] == "router"
     assert row.routing["reasons"]
     assert row.cost_usd == (100 * Decimal("0.075") + 20 * Decimal("0.30")) / MTOK
 

@@ -9,72 +9,34 @@ from salesctl.errors import ConfigError
 from salesctl.llm.router import classify, route
 from salesctl.llm.types import Message, ToolSpec
 
-LABELLED = [
-    ("Show me top 3 leads", "simple"),
-    ("List my open deals", "simple"),
-    ("What is the status of the Acme deal?", "simple"),
-    ("How many leads did we qualify this week?", "simple"),
-    ("Who owns the Globex account?", "simple"),
-    ("Find leads in fintech", "simple"),
-    ("hi", "simple"),
-    ("Thanks, that's all", "simple"),
-    ("Give me the phone number for Initech", "simple"),
-    ("When is my next meeting with Hooli?", "simple"),
-    ("Show deals closing this month", "simple"),
-    ("Which leads are hot?", "simple"),
-    ("Summarize the last call with TechCorp", "medium"),
-    ("Draft a follow-up email to Sarah at Acme about pricing", "medium"),
-    ("Explain what the qualification score means for this lead", "medium"),
-    ("Write a short intro message for a VP of Sales at a fintech startup", "medium"),
-    ("Suggest three subject lines for a cold email to healthcare CTOs", "medium"),
-    ("Why did the Globex deal slip to next quarter?", "medium"),
-    ("Assess whether Initech fits our ICP", "medium"),
-    ("Compare the Acme and Globex deals", "medium"),
-    ("Outline the onboarding steps for a new customer", "medium"),
-    ("Describe the main objections we hear from mid-market buyers", "medium"),
-    ("Analyze this deal's blockers and recommend strategy...", "complex"),
+ISSUE_EXAMPLES = [
+    # The keyword rules got every one of these wrong (issue #18).
+    ("should we discount Globex or walk?", "complex"),
     (
-        "Analyze this deal's blockers and recommend strategy for closing by quarter end",
+        "what would it take to get Initech over the line this month given legal is stuck?",
         "complex",
     ),
     (
-        "Analyze our Q3 pipeline, identify the top risks, and recommend a plan to hit quota",
+        "Vandelay's onboarding is 6 weeks behind, the partner blames us, the sponsor is "
+        "impatient — how do I recover this?",
         "complex",
     ),
+    ("Move deal 7 to negotiation", "simple"),
+    ("show the risk analysis on deal 19", "simple"),
     (
-        "Compare win rates across regions, explain why EMEA dropped, then propose three fixes",
-        "complex",
+        "translate this into German: 'Thanks for the call, the proposal follows on Friday.'",
+        "medium",
     ),
-    (
-        "Review the Acme, Globex, Initech and Hooli deals; prioritize them by risk and draft "
-        "next steps for each",
-        "complex",
-    ),
-    (
-        "Evaluate the churn risk for our top 10 customers and recommend a retention strategy "
-        "for each segment",
-        "complex",
-    ),
-    (
-        "First analyze the call transcript for objections, then draft a negotiation plan with "
-        "pricing trade-offs",
-        "complex",
-    ),
-    (
-        "Forecast next quarter's revenue from the current pipeline and assess which deals are "
-        "at risk",
-        "complex",
-    ),
-    (
-        "What should we do about the stalled TechCorp deal given the budget freeze and the new "
-        "CFO?",
-        "complex",
-    ),
+    ("polish my follow-up to Sarah: 'hey, any news on the contract??'", "medium"),
+    ("turn these notes into an email: demo went well, wants SSO, pricing next week", "medium"),
+    ("give me 3 options for a subject line to the Hooli CTO", "medium"),
 ]
 
 
-@pytest.mark.parametrize(("prompt", "expected"), LABELLED, ids=[p[:40] for p, _ in LABELLED])
-def test_labelled_prompts(prompt: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("prompt", "expected"), ISSUE_EXAMPLES, ids=[p[:40] for p, _ in ISSUE_EXAMPLES]
+)
+def test_what_the_ask_needs_decides_not_its_keywords(prompt: str, expected: str) -> None:
     assert classify(prompt).complexity == expected
 
 
@@ -89,24 +51,44 @@ def test_the_seed_examples_route_to_their_tiers() -> None:
     assert simple.fallbacks == ["openai:gpt-4o-mini"]
     complex_ = route("Analyze this deal's blockers and recommend strategy...", router=router)
     assert (complex_.complexity, complex_.provider) == ("complex", "claude")
-    assert any("analyze" in reason for reason in complex_.reasons)
-    assert complex_.signals["analysis_terms"] == ["analyze", "blockers", "recommend", "strategy"]
+    assert complex_.probabilities["complex"] > 0.5
+    assert complex_.version is not None
+    assert complex_.version.startswith("shipped-")
+    record = complex_.as_record()
+    assert record["router_version"] == complex_.version
+    assert record["chosen_by"] == "router"
+    assert record["probabilities"] == complex_.probabilities
 
 
-def test_a_long_prompt_is_complex_even_without_keywords() -> None:
-    prompt = "Here is the account history. " + "The customer called about the invoice. " * 80
-    assert classify(prompt).complexity == "complex"
+def test_the_margin_leans_towards_the_stronger_tier() -> None:
+    # A prompt the model is unsure about goes up a tier once the margin covers the doubt.
+    prompt = "Compare the Acme and Globex deals"
+    plain = classify(prompt, router=RouterSettings(margin=0))
+    leaning = classify(prompt, router=RouterSettings(margin=0.5))
+    order = ["simple", "medium", "complex"]
+    assert order.index(leaning.complexity) > order.index(plain.complexity)
+    assert leaning.probabilities == plain.probabilities
 
 
-def test_conversation_depth_and_tools_raise_the_rating() -> None:
-    prompt = "Draft a reply to them"
-    assert classify(prompt).complexity == "medium"
+def test_the_reasons_name_the_router_and_the_features_that_decided() -> None:
+    rating = classify("should we discount Globex or walk?")
+    assert rating.reasons[0].startswith(f"learned router {rating.version}: complex ")
+    assert rating.reasons[1].startswith("decided by: ")
+    assert rating.top_features
+    assert all(f.weight > 0 for f in rating.top_features)
+
+
+def test_conversation_depth_and_tools_are_reported() -> None:
     history = [Message(role="user" if i % 2 == 0 else "assistant", content="…") for i in range(20)]
     tools = [ToolSpec(name=f"t{i}", description="", parameters={}) for i in range(6)]
-    deep = classify(prompt, messages=history, tools=tools)
-    assert deep.complexity == "complex"
+    deep = classify("Draft a reply to them", messages=history, tools=tools)
     assert deep.signals["depth"] == 20
     assert deep.signals["tools"] == 6
+
+
+def test_an_empty_request_is_simple() -> None:
+    rating = classify("   ")
+    assert (rating.complexity, rating.reasons) == ("simple", ["empty request"])
 
 
 def test_without_a_prompt_the_last_user_turn_is_rated() -> None:

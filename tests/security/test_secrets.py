@@ -64,6 +64,7 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("pricing list", ["pricing", "list"], [], 0),
     ("pricing show", ["pricing", "show", "cerebras", "llama3.1-8b"], [], 0),
     ("router explain", ["router", "explain", "Show me top 3 leads", "--json"], [], 0),
+    ("router eval", ["router", "eval", "{labels}"], [], 0),
     ("qualify", ["qualify", "--lead", "1"], [], 0),
     ("qualify", ["qualify", "--lead", "2", "--estimate"], [], 0),
     ("qualify", ["qualify", "--lead", "2"], [{"provider": "cerebras", "status": 401}], 1),
@@ -99,6 +100,9 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("costs savings", ["costs", "savings"], [], 0),
     ("costs outcomes", ["costs", "outcomes", "--json"], [], 0),
     ("costs reconcile", ["costs", "reconcile", "{invoice}"], [], None),
+    ("costs quality", ["costs", "quality"], [], 0),
+    ("feedback", ["feedback", "no-such-call", "--good"], [], 1),
+    ("router tune", ["router", "tune", "--labels", "{labels}", "--json"], [], 0),
     ("costs flush", ["costs", "flush"], [], 0),
     ("costs prune", ["costs", "prune", "--older-than", "90d"], [], 0),
     ("budget check", ["budget", "check", "--daily", "10", "--details"], [], 0),
@@ -210,6 +214,8 @@ def test_no_command_shows_or_stores_an_api_key(
     transcript.write_text(TRANSCRIPT)
     invoice = tmp_path / "invoice.csv"
     invoice.write_text("date,provider,model,cost_usd\n2025-01-15,claude,claude-sonnet-4-5,1.5\n")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"prompt": "run the renewal playbook for Acme", "label": "complex"}\n')
     seen: list[str] = []
     runner = CliRunner()
     with caplog.at_level(logging.DEBUG):
@@ -217,7 +223,10 @@ def test_no_command_shows_or_stores_an_api_key(
             secret_env.reset()
             for fault in faults:
                 secret_env.fail_next(**fault)
-            argv = [a.format(csv=csv, transcript=transcript, invoice=invoice) for a in args]
+            argv = [
+                a.format(csv=csv, transcript=transcript, invoice=invoice, labels=labels)
+                for a in args
+            ]
             get_settings.cache_clear()
             result = runner.invoke(app, argv, catch_exceptions=True)
             seen += [result.stdout, result.stderr]

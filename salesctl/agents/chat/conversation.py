@@ -25,6 +25,7 @@ from salesctl.llm.types import LLMConfig, LLMResult, Message
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+    from salesctl.llm.feedback import Rating
     from salesctl.llm.gateway import CostOptimizedLLMProvider
     from salesctl.llm.router import RoutingDecision
 
@@ -107,6 +108,8 @@ class TurnResult:
             "complexity": self.complexity,
             "cost_usd": self.cost_usd,
             "session_id": self.session_id,
+            "tracking_id": self.final.tracking_id if self.final else None,
+            "tracking_ids": [c.tracking_id for c in self.calls],
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "latency_ms": self.latency_ms,
@@ -283,6 +286,26 @@ class Conversation:
             text = next((m.content for m in reversed(self.history) if m.role == "user"), "")
         offered = [t.spec() for t in self.spec.tools if t.offered_for(self._user_words(text))]
         return self.llm.explain(text, messages=_window(self.history), tools=offered)
+
+    async def rate(self, score: float, note: str | None = None) -> Rating:
+        """Rate the last answer (of this run, else the session's last tracked one)."""
+        from salesctl.llm.feedback import default_rater, last_answer, rate
+
+        final = next((t.final for t in reversed(self.turns) if t.final is not None), None)
+        await self.llm.flush()
+        async with self.sessions() as db, db.begin():
+            request_id = (
+                final.tracking_id
+                if final is not None
+                else await last_answer(session=db, session_id=self.session_id)
+            )
+            return await rate(
+                session=db,
+                request_id=request_id,
+                score=score,
+                note=note,
+                rated_by=self.user_id or default_rater(),
+            )
 
     async def usage(self) -> store.SessionUsage:
         """Everything this session's calls cost so far, across runs, from the tracking table."""

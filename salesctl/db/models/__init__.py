@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from salesctl.db.models.cache import CacheEntry
     from salesctl.db.models.chat import ChatMessage, ChatSession
     from salesctl.db.models.crm import DEAL_STAGES, LEAD_STATUSES, LEAD_TIERS, Deal, Lead
+    from salesctl.db.models.feedback import CallFeedback
     from salesctl.db.models.runs import AgentRun
     from salesctl.db.models.tracking import AICostTracking
 
@@ -28,6 +29,7 @@ _HOMES = {
     "BudgetHold": "salesctl.db.models.budget",
     "BudgetLedger": "salesctl.db.models.budget",
     "CacheEntry": "salesctl.db.models.cache",
+    "CallFeedback": "salesctl.db.models.feedback",
     "ChatMessage": "salesctl.db.models.chat",
     "ChatSession": "salesctl.db.models.chat",
     "DEAL_STAGES": "salesctl.db.models.crm",
@@ -51,6 +53,7 @@ __all__ = [
     "BudgetHold",
     "BudgetLedger",
     "CacheEntry",
+    "CallFeedback",
     "ChatMessage",
     "ChatSession",
     "Deal",
