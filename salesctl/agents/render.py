@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+from salesctl.money import usd
 
 if TYPE_CHECKING:
     from salesctl.agents.estimate import RunEstimate
@@ -19,15 +20,6 @@ if TYPE_CHECKING:
 DASH = "—"
 TIER_STYLES = {"hot": "bold red", "warm": "bold yellow", "cold": "bold blue"}
 GAUGE_WIDTH = 20
-_QUANTUM = Decimal("1e-10")
-
-
-def usd(amount: Decimal | None) -> str:
-    """Exact dollars, every digit the cost has (to 1e-10); unknown is "—", never $0."""
-    if amount is None:
-        return DASH
-    whole, _, fraction = format(amount.quantize(_QUANTUM).normalize(), "f").partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
 
 
 def latency(ms: float | None) -> str:

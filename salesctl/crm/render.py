@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from salesctl.crm.records import DealMove, DealRecord, LeadCost, LeadDetail, LeadRecord, Pipeline
+from salesctl.money import usd
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -22,17 +23,9 @@ _MAX_PRINTED_PROBLEMS = 20
 _MAX_LISTED_LINES = 10
 
 
-def usd(amount: Decimal | None) -> str:
-    """Exact dollars with every digit the value has (costs can be fractions of a cent)."""
-    if amount is None:
-        return DASH
-    whole, _, fraction = format(amount.normalize(), "f").partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
-
-
 def money(amount: Decimal | None) -> str:
-    """A deal amount: dollars and cents with thousands separators."""
-    return DASH if amount is None else f"${amount:,.2f}"
+    """A deal amount, by the one rule for money (`salesctl.money`)."""
+    return usd(amount)
 
 
 def when(moment: datetime | None, tz: tzinfo = UTC) -> str:

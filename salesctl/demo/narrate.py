@@ -151,9 +151,9 @@ def _command_name(step: Step) -> tuple[str, ...]:
 
 
 def _money(value: Any) -> str:
-    if value is None:
-        return "cost unknown"
-    return f"${Decimal(str(value)).normalize():f}"
+    from salesctl.money import usd
+
+    return usd(None if value is None else Decimal(str(value)), unknown="cost unknown")
 
 
 def _escape(text: str) -> str:

@@ -7,25 +7,18 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from salesctl.money import usd
+
 if TYPE_CHECKING:
     from salesctl.agents.chat.conversation import RunSummary, TurnResult
     from salesctl.agents.chat.sessions import SessionUsage
     from salesctl.llm.router import RoutingDecision
     from salesctl.llm.types import Message, ToolCall
 
-_CENT_BILLIONTH = Decimal("0.00000001")
-
 
 def format_cost(cost: Decimal | None) -> str:
-    """`$0.00008125`: exact to the hundred-millionth of a dollar; unknown is "—", never $0."""
-    if cost is None:
-        return "—"
-    if cost == 0:
-        return "$0"
-    rounded = cost.quantize(_CENT_BILLIONTH)
-    if rounded == 0:
-        return "<$0.00000001"
-    return "$" + format(rounded.normalize(), "f")
+    """Money by the one rule (`salesctl.money`); unknown is "—", never $0."""
+    return usd(cost)
 
 
 def format_latency(ms: int) -> str:

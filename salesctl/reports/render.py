@@ -7,6 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from salesctl.money import usd
+
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
@@ -18,27 +20,6 @@ if TYPE_CHECKING:
 
 BAR_WIDTH = 40
 EIGHTHS = " ▏▎▍▌▋▊▉"
-
-
-def usd(value: Decimal | None, *, unknown: str = "—") -> str:
-    """Money with enough digits for sub-cent costs: $1,234.56, $1.2345, $0.000075."""
-    if value is None:
-        return unknown
-    if value == 0:
-        return "$0.00"
-    sign = "-" if value < 0 else ""
-    magnitude = abs(value)
-    if magnitude >= 100:
-        text = f"{magnitude:,.2f}"
-    elif magnitude >= 1:
-        cents = magnitude == magnitude.quantize(Decimal("0.01"))
-        text = f"{magnitude:,.2f}" if cents else f"{magnitude:,.4f}"
-    else:
-        exponent = magnitude.adjusted() - 5  # six significant digits
-        text = format(magnitude.quantize(Decimal(1).scaleb(exponent)).normalize(), "f")
-        if len(text.partition(".")[2]) < 2:
-            text = f"{magnitude:.2f}"
-    return f"{sign}${text}"
 
 
 def count(value: int) -> str:

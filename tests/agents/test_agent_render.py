@@ -7,7 +7,7 @@ from decimal import Decimal
 from rich.console import Console, RenderableType
 
 from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure
-from salesctl.agents.render import outcome_panel, summary_table, usd
+from salesctl.agents.render import outcome_panel, summary_table
 from salesctl.agents.runner import RunSummary
 
 
@@ -79,9 +79,3 @@ def test_the_summary_counts_costs_and_names_failures() -> None:
     assert summary.as_json()["failures"] == [
         {"lead_id": 3, "kind": "provider_error", "error": "HTTP 500 [x]"}
     ]
-
-
-def test_unknown_cost_is_a_dash_not_zero() -> None:
-    assert usd(None) == "—"
-    assert usd(Decimal("0")) == "$0.00"
-    assert usd(Decimal("0.000000075")) == "$0.000000075"
