@@ -2,9 +2,10 @@
 
 - unknown (None) is "—", never $0;
 - from $1: dollars and cents with thousands separators (`$1,234.56`);
-- under $1: at most four significant digits and at most four decimal places from a cent up
-  (`$0.4512`, `$0.0314`, `$0.001669`, `$0.00006657`), trailing zeros dropped down to cents
-  (`$0.05`, `$0.002`);
+- from a cent to $1: at most four decimal places, trailing zeros dropped down to cents
+  (`$0.4512`, `$0.0314`, `$0.05`);
+- under a cent: four significant digits (`$0.001669`, `$0.00006657`, `$0.002000`), so a
+  column of sub-cent costs keeps one precision from line to line;
 - under a hundred-millionth of a dollar: `<$0.00000001`.
 
 Exact digits belong to machine output only (`--json`, exports, the API), which serialise the
@@ -34,7 +35,9 @@ def usd(value: Decimal | None, *, unknown: str = UNKNOWN) -> str:
     if magnitude < 1:
         places = SIGNIFICANT if magnitude >= _CENT else SIGNIFICANT - 1 - magnitude.adjusted()
         rounded = magnitude.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if rounded < _CENT:
+            return f"{sign}${rounded:f}"
         if rounded < 1:
-            whole, _, fraction = f"{rounded:f}".partition(".")
+            whole, _, fraction = f"{rounded:.4f}".partition(".")
             return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
     return f"{sign}${magnitude.quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"

@@ -84,6 +84,9 @@ def costs(
     percentiles: bool = typer.Option(
         False, "--percentiles", help="Add p50/p95 latency and cost per agent (reads detail rows)."
     ),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column at full width, whatever the terminal's width."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the seed's analytics JSON."),
 ) -> None:
     """What AI calls cost: totals, by agent, lead, provider/model, cache, and a daily chart.
@@ -127,7 +130,10 @@ def costs(
     if json_output:
         print_json(report)
         return
-    out().print(render_cost_report(report))
+    from salesctl.config import get_settings
+    from salesctl.llm.pricing import configured_models
+
+    out().print(render_cost_report(report, models=configured_models(get_settings()), wide=wide))
 
 
 @app.command("export")
@@ -231,6 +237,7 @@ def savings(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """What the smart router and the cache saved, against what was actually spent.
@@ -253,7 +260,7 @@ def savings(
     if json_output:
         print_json(report)
         return
-    out().print(render_savings(report))
+    out().print(render_savings(report, wide=wide))
 
 
 @app.command("outcomes")
@@ -261,6 +268,7 @@ def outcomes(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Unit economics: AI cost per qualified lead, hot lead, meeting-stage deal and won deal.
@@ -282,7 +290,7 @@ def outcomes(
     if json_output:
         print_json(report)
         return
-    out().print(render_outcomes(report))
+    out().print(render_outcomes(report, wide=wide))
 
 
 app.command("flush")(flush_command)

@@ -92,6 +92,7 @@ def list_deals(
     lead_id: int | None = typer.Option(
         None, "--lead", help="Only this lead's deals.", min=1, max=MAX_ROW_ID
     ),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List deals in pipeline order, with the count and total amount per stage.
@@ -114,7 +115,7 @@ def list_deals(
     if json_output:
         print_json(pipeline)
         return
-    out().print(render.pipeline_view(pipeline))
+    out().print(render.pipeline_view(pipeline, wide=wide))
 
 
 @app.command("move")

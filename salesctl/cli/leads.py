@@ -168,6 +168,7 @@ def list_leads(
         autocompletion=_complete(SORTS),
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many leads."),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List leads, best qualification score first.
@@ -209,7 +210,7 @@ def list_leads(
             "or import a CSV with `salesctl leads import FILE.csv`."
         )
     else:
-        out().print(render.leads_table(leads))
+        out().print(render.leads_table(leads, wide=wide))
 
 
 @app.command("show")

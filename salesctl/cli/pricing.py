@@ -11,6 +11,7 @@ from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from rich.table import Table
 
     from salesctl.llm.pricing import ModelPrices, PriceList
@@ -23,6 +24,7 @@ def list_prices(
     all_models: bool = typer.Option(
         False, "--all", help="Every model genai-prices lists for salesctl's providers."
     ),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the per-million-token prices of the models salesctl is configured to call.
@@ -42,7 +44,7 @@ def list_prices(
     if json_output:
         print_json(prices)
         return
-    out().print(_price_table(prices))
+    out().print(_price_table(prices, wide=wide))
 
 
 @app.command("show")
@@ -80,34 +82,38 @@ def _per_mtok(value: Decimal | None) -> str:
     return "—" if value is None else f"{_money(value)} per million tokens"
 
 
-def _price_table(prices: PriceList) -> Table:
-    from rich import box
-    from rich.table import Table
-
+def _price_table(prices: PriceList, *, wide: bool = False) -> RenderableType:
     from salesctl.llm.pricing import ModelPrices
+    from salesctl.tables import Column, FitTable
 
-    table = Table(
-        title=f"Prices in force at {prices.at:%Y-%m-%d %H:%M} UTC, USD per million tokens",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("provider:model", overflow="fold")
-    for name in ("input", "output", "cache rd", "cache wr"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("source", overflow="fold")
+    rows = []
     for entry in prices.entries:
         if isinstance(entry, ModelPrices):
-            table.add_row(
-                f"{entry.provider}:{entry.model}",
-                _number(entry.input_per_mtok),
-                _number(entry.output_per_mtok),
-                _number(entry.cache_read_per_mtok),
-                _number(entry.cache_write_per_mtok),
-                entry.source,
+            rows.append(
+                [
+                    f"{entry.provider}:{entry.model}",
+                    _number(entry.input_per_mtok),
+                    _number(entry.output_per_mtok),
+                    _number(entry.cache_read_per_mtok),
+                    _number(entry.cache_write_per_mtok),
+                    entry.source,
+                ]
             )
         else:
-            table.add_row(f"{entry.provider}:{entry.model}", "—", "—", "—", "—", "unknown")
-    return table
+            rows.append([f"{entry.provider}:{entry.model}", "—", "—", "—", "—", "unknown"])
+    return FitTable(
+        [
+            Column("provider:model", keep=9),
+            Column("input", right=True, keep=8),
+            Column("output", right=True, keep=7),
+            Column("cache rd", right=True, keep=4),
+            Column("cache wr", right=True, keep=3),
+            Column("source", keep=5, wrap=True),
+        ],
+        rows,
+        title=f"Prices in force at {prices.at:%Y-%m-%d %H:%M} UTC, USD per million tokens",
+        wide=wide,
+    )
 
 
 def _price_panel(prices: ModelPrices) -> Table:
