@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 GUTTER = 3
 """Characters between two columns: a space each side of an (invisible) separator."""
+LONGEST_WORD = 30
+"""A prose column is never made narrower than its longest word, up to this; longer words
+(URLs, paths) are folded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +96,7 @@ class FitTable:
             natural[index] = full
             if column.wrap:
                 words = max((_longest_word(cell) for cell in cells), default=0)
-                least[index] = max(_width(column.header), words)
+                least[index] = max(_width(column.header), min(words, LONGEST_WORD))
             elif column.squeeze:
                 least[index] = min(full, max(_width(column.header), column.squeeze))
             else:
@@ -142,7 +145,7 @@ class FitTable:
                 justify="right" if column.right else "left",
                 width=width,
                 no_wrap=not column.wrap,
-                overflow="ellipsis",
+                overflow="fold" if column.wrap else "ellipsis",
             )
         for row, style in zip(self.rows, self.styles, strict=True):
             table.add_row(*(Text(row[i]) for i in layout.widths), style=style)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -39,11 +40,24 @@ def score_gauge(score: int, tier: str) -> Text:
     return gauge
 
 
+def cost_words(outcome: AgentOutcome) -> str:
+    """`$0.0003`, or what the cache did: `from cache (saved $0.0003)`,
+    `$0.0002 · 1 of 2 calls from cache (saved $0.0001)`."""
+    hits = outcome.cache_hits
+    if not hits:
+        return usd(outcome.cost_usd)
+    saved = f"saved {usd(outcome.saved_usd)}"
+    if hits == outcome.llm_calls:
+        return f"from cache ({saved})"
+    return f"{usd(outcome.cost_usd)} · {hits} of {outcome.llm_calls} calls from cache ({saved})"
+
+
 def _footer(outcome: AgentOutcome) -> str:
     provider = outcome.calls[-1].provider if outcome.calls else outcome.provider
     model = outcome.calls[-1].model if outcome.calls else outcome.model
     calls = f"{outcome.llm_calls} call" + ("s" if outcome.llm_calls != 1 else "")
-    return f"{provider}:{model} · {usd(outcome.cost_usd)} · {calls} · {latency(outcome.latency_ms)}"
+    cost = cost_words(outcome)
+    return f"{provider}:{model} · {cost} · {calls} · {latency(outcome.latency_ms)}"
 
 
 def _title(outcome: AgentOutcome) -> str:
@@ -227,20 +241,21 @@ _RESULT_RENDERERS = {
 
 def summary_table(summary: RunSummary) -> Group:
     """The end-of-run table: done, failed (with reasons), cost, cost per lead, latency."""
-    table = Table(
-        title=Text(f"{summary.agent} · {summary.selection}"),
-        show_header=False,
-        title_justify="left",
-        padding=(0, 2),
-    )
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    unpriced = f" (+{summary.unpriced_leads} unpriced)" if summary.unpriced_leads else ""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    unpriced = "*" if summary.unpriced_leads and summary.total_cost_usd is not None else ""
     rows = [
         ("model", f"{summary.provider}:{summary.model}"),
         ("done", str(summary.done)),
         ("failed", str(summary.failed)),
         ("LLM calls", str(summary.llm_calls)),
+    ]
+    hits = sum(o.cache_hits for o in summary.outcomes)
+    if hits:
+        saved = sum((o.saved_usd for o in summary.outcomes), Decimal(0))
+        rows.append(("from cache", f"{hits} of {summary.llm_calls} calls · saved {usd(saved)}"))
+    rows += [
         ("total cost", usd(summary.total_cost_usd) + unpriced),
         ("cost per lead", usd(summary.cost_per_lead_usd)),
         ("average latency", latency(summary.avg_latency_ms)),
@@ -251,17 +266,33 @@ def summary_table(summary: RunSummary) -> Group:
         rows.append(("stopped by", stopped + (" (aborted)" if summary.aborted else "")))
     for label, value in rows:
         table.add_row(label, Text(value))
-    parts: list[RenderableType] = [table]
+    title = Text(f"{summary.agent} · {summary.selection}", style="bold")
+    parts: list[RenderableType] = [title, table]
+    if unpriced:
+        leads = f"{summary.unpriced_leads} lead" + ("s" if summary.unpriced_leads != 1 else "")
+        parts.append(
+            Text(
+                f"* leaves out {leads} whose calls had no known price (unpriced): "
+                "their cost is unknown, not zero.",
+                style="dim",
+            )
+        )
     if summary.failures:
-        failures = Table(title="failed leads", title_justify="left", header_style="bold")
-        failures.add_column("lead", justify="right")
-        failures.add_column("reason", overflow="fold")
-        for outcome in summary.failures[:50]:
-            reason = outcome.failure.message if outcome.failure else "unknown"
-            failures.add_row(str(outcome.lead_id), Text(reason))
+        from salesctl.tables import Column, FitTable
+
+        rows = [
+            [str(o.lead_id), o.failure.message if o.failure else "unknown"]
+            for o in summary.failures[:50]
+        ]
         if len(summary.failures) > 50:
-            failures.add_row("…", f"and {len(summary.failures) - 50} more (see --json)")
-        parts.append(failures)
+            rows.append(["…", f"and {len(summary.failures) - 50} more (see --json)"])
+        parts.append(
+            FitTable(
+                [Column("lead", right=True, keep=2), Column("reason", keep=1, wrap=True)],
+                rows,
+                title="failed leads",
+            )
+        )
     return Group(*parts)
 
 

@@ -440,6 +440,7 @@ class _ProgressReport:
         self.task: TaskID | None = None
         self.done = 0
         self.failed = 0
+        self.cache_hits = 0
         self.cost: Decimal | None = None
 
     def __call__(self, event: RunEvent) -> None:
@@ -489,7 +490,7 @@ class _ProgressReport:
         self.task = self.progress.add_task(event.agent, total=event.total or None, tally="")
 
     def _finished(self, event: LeadFinished) -> None:
-        from salesctl.agents.render import usd
+        from salesctl.agents.render import cost_words, usd
 
         outcome = event.outcome
         if outcome.ok:
@@ -498,11 +499,14 @@ class _ProgressReport:
             self.failed += 1
         if outcome.cost_usd is not None:
             self.cost = (self.cost or Decimal(0)) + outcome.cost_usd
+        self.cache_hits += outcome.cache_hits
         if self.quiet:
             return
         tally = f"done {self.done} · failed {self.failed} · {usd(self.cost)}"
+        if self.cache_hits:
+            tally += f" · {self.cache_hits} from cache"
         state = "ok" if outcome.failure is None else f"failed: {outcome.failure.message}"
-        line = f"lead {outcome.lead_id} {state} · {usd(outcome.cost_usd)} · {outcome.latency_ms} ms"
+        line = f"lead {outcome.lead_id} {state} · {cost_words(outcome)} · {outcome.latency_ms} ms"
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=1, tally=tally)
             if not outcome.ok:

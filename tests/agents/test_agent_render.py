@@ -7,7 +7,7 @@ from decimal import Decimal
 from rich.console import Console, RenderableType
 
 from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure
-from salesctl.agents.render import outcome_panel, summary_table
+from salesctl.agents.render import cost_words, outcome_panel, summary_table
 from salesctl.agents.runner import RunSummary
 
 
@@ -50,7 +50,7 @@ def test_a_qualified_lead_shows_gauge_tier_reasoning_and_cost() -> None:
     assert "████████████████░░░░ 80/100 HOT" in text
     assert "Meets: industry." in text
     assert "• [red]x" in text
-    assert "cerebras:llama3.1-8b · $0.0000621 · 1 call · 400 ms" in text
+    assert "cerebras:llama3.1-8b · $0.00006210 · 1 call · 400 ms" in text
 
 
 def test_the_summary_counts_costs_and_names_failures() -> None:
@@ -74,8 +74,36 @@ def test_the_summary_counts_costs_and_names_failures() -> None:
     assert (summary.done, summary.failed) == (2, 1)
     assert summary.total_cost_usd == Decimal("0.0004")
     assert summary.cost_per_lead_usd == Decimal("0.0002")
-    assert "$0.0004 (+1 unpriced)" in text
+    assert "$0.0004000*" in text
     assert "HTTP 500 [x]" in text
     assert summary.as_json()["failures"] == [
         {"lead_id": 3, "kind": "provider_error", "error": "HTTP 500 [x]"}
     ]
+    assert "leaves out 1 lead whose calls had no known price (unpriced)" in text
+
+
+def hit(saved: str) -> CallRecord:
+    return CallRecord(
+        "cerebras", "llama3.1-8b", Decimal(0), 500, 40, 3, True, "t", saved_usd=Decimal(saved)
+    )
+
+
+def test_answers_from_the_cache_are_named_with_what_they_saved() -> None:
+    cached = outcome(
+        4, calls=[hit("0.0000665")], result={"score": 60, "tier": "warm", "reasoning": "ok"}
+    )
+    mixed = outcome(5, calls=[call("0.0001"), hit("0.0002")], result={})
+
+    assert "from cache (saved $0.00006650) · 1 call" in text_of(outcome_panel(cached))
+    assert cost_words(mixed) == "$0.0001000 · 1 of 2 calls from cache (saved $0.0002000)"
+
+    summary = RunSummary(
+        agent="qualification",
+        provider="cerebras",
+        model="llama3.1-8b",
+        selection="all leads",
+        worker_id="w",
+        total=2,
+        outcomes=[cached, mixed],
+    )
+    assert "from cache       2 of 3 calls · saved $0.0002665" in text_of(summary_table(summary))
