@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 GUTTER = 3
 """Characters between two columns: a space each side of an (invisible) separator."""
+NAME_WIDTH = 24
+"""A name column cut short gets this much room before prose columns are widened."""
 LONGEST_WORD = 30
 """A prose column is never made narrower than its longest word, up to this; longer words
 (URLs, paths) are folded."""
@@ -116,10 +118,25 @@ class FitTable:
             hidden.append(victim)
         widths = {i: least[i] for i in shown}
         spare = max_width - needed(shown, widths)
-        for i in sorted(shown, key=lambda i: -self.columns[i].keep):
-            grow = min(spare, natural[i] - widths[i])
-            widths[i] += grow
-            spare -= grow
+        by_keep = sorted(shown, key=lambda i: -self.columns[i].keep)
+        prose = [i for i in by_keep if self.columns[i].wrap]
+
+        def grow(i: int, target: int) -> None:
+            nonlocal spare
+            step = min(spare, max(target - widths[i], 0))
+            widths[i] += step
+            spare -= step
+
+        # Names first, up to a readable length; then prose, evenly (fewer lines); then the
+        # names in full.
+        for i in by_keep:
+            if i not in prose:
+                grow(i, min(natural[i], max(least[i], NAME_WIDTH)))
+        while spare and any(widths[i] < natural[i] for i in prose):
+            for i in prose:
+                grow(i, min(natural[i], widths[i] + 1))
+        for i in by_keep:
+            grow(i, natural[i])
         return Layout(widths, tuple(self.columns[i].header for i in sorted(hidden)))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

@@ -133,7 +133,10 @@ def costs(
     from salesctl.config import get_settings
     from salesctl.llm.pricing import configured_models
 
-    out().print(render_cost_report(report, models=configured_models(get_settings()), wide=wide))
+    out().print(
+        render_cost_report(report, models=configured_models(get_settings()), wide=wide),
+        crop=not wide,
+    )
 
 
 @app.command("export")
@@ -260,7 +263,7 @@ def savings(
     if json_output:
         print_json(report)
         return
-    out().print(render_savings(report, wide=wide))
+    out().print(render_savings(report, wide=wide), crop=not wide)
 
 
 @app.command("outcomes")
@@ -290,7 +293,7 @@ def outcomes(
     if json_output:
         print_json(report)
         return
-    out().print(render_outcomes(report, wide=wide))
+    out().print(render_outcomes(report, wide=wide), crop=not wide)
 
 
 app.command("flush")(flush_command)

@@ -115,7 +115,7 @@ def list_deals(
     if json_output:
         print_json(pipeline)
         return
-    out().print(render.pipeline_view(pipeline, wide=wide))
+    out().print(render.pipeline_view(pipeline, wide=wide), crop=not wide)
 
 
 @app.command("move")

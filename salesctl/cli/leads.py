@@ -210,7 +210,7 @@ def list_leads(
             "or import a CSV with `salesctl leads import FILE.csv`."
         )
     else:
-        out().print(render.leads_table(leads, wide=wide))
+        out().print(render.leads_table(leads, wide=wide), crop=not wide)
 
 
 @app.command("show")

@@ -44,7 +44,7 @@ def list_prices(
     if json_output:
         print_json(prices)
         return
-    out().print(_price_table(prices, wide=wide))
+    out().print(_price_table(prices, wide=wide), crop=not wide)
 
 
 @app.command("show")

@@ -81,8 +81,8 @@ class Legend:
         if self.unpriced:
             lines.append(
                 f"{UNPRICED_MARK} leaves out unpriced calls: {_plural(unpriced_total, 'call')} "
-                "in this window had no known price, so their cost is not in any sum "
-                "(— where no call had one)."
+                "had no known price, so their cost is in no sum (a cost shown as — had no "
+                "priced call at all)."
             )
         if self.estimated:
             lines.append(
