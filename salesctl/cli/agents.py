@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from salesctl.agents.selection import LeadSelection
 
 app = typer.Typer(help="The six lead agents.")
-icp_app = typer.Typer(help="The ideal customer profile leads are qualified against.")
+icp_app = typer.Typer(
+    help="The ideal customer profile leads are qualified against.\n\n"
+    "Example:\n    salesctl icp show"
+)
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from salesctl.reports.filters import CostFilters
 
 app = typer.Typer(
-    help="AI cost reports: totals, agents, leads, providers, cache, daily chart.",
+    help="AI cost reports: totals, agents, leads, providers, cache, daily chart.\n\n"
+    "Example:\n    salesctl costs --since 7d\n    salesctl costs export --format csv > calls.csv",
     invoke_without_command=True,
 )
 

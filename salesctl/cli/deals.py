@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from salesctl.crm.records import DealMove, DealRecord, Pipeline
 
 app = typer.Typer(
-    help="Deals: open one on a lead, list the pipeline, move a deal between stages.",
+    help="Deals: open one on a lead, list the pipeline, move a deal between stages.\n\n"
+    "Example:\n    salesctl deals add --lead 1 --name 'Annual plan' --amount 48000\n"
+    "    salesctl deals list",
     no_args_is_help=True,
 )
 

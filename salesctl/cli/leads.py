@@ -15,7 +15,11 @@ from salesctl.cli._state import MAX_ROW_ID
 if TYPE_CHECKING:
     from salesctl.crm.records import LeadRecord
 
-app = typer.Typer(help="Leads: add one, import a CSV, list, show, delete.", no_args_is_help=True)
+app = typer.Typer(
+    help="Leads: add one, import a CSV, list, show, delete.\n\n"
+    "Example:\n    salesctl leads import leads.csv\n    salesctl leads list --tier hot",
+    no_args_is_help=True,
+)
 
 STATUSES = ("new", "working", "qualified", "disqualified", "customer")
 TIERS = ("hot", "warm", "cold")

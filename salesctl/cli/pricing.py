@@ -16,7 +16,11 @@ if TYPE_CHECKING:
 
     from salesctl.llm.pricing import ModelPrices, PriceList
 
-app = typer.Typer(help="Show LLM prices in force and where they came from.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show LLM prices in force and where they came from.\n\n"
+    "Example:\n    salesctl pricing list\n    salesctl pricing show claude:claude-sonnet-4-5",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -49,20 +53,33 @@ def list_prices(
 
 @app.command("show")
 def show(
-    provider: str = typer.Argument(..., help="cerebras, claude, gemini, openrouter or openai."),
-    model: str = typer.Argument(..., help="The provider's model id."),
+    provider: str = typer.Argument(
+        ...,
+        help="cerebras, claude, gemini, openrouter or openai; or provider:model as "
+        "`pricing list` prints it.",
+    ),
+    model: str | None = typer.Argument(None, help="The provider's model id."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show the prices in force for one model, their source and any tiers or time windows.
 
     Example:
         salesctl pricing show claude claude-3-haiku-20240307
+        salesctl pricing show claude:claude-sonnet-4-5
         salesctl pricing show openrouter deepseek/deepseek-chat --json
     """
     from salesctl.config import get_settings
+    from salesctl.errors import InvalidInput
     from salesctl.llm.pricing import show_prices
 
     with _runtime.user_errors():
+        if model is None:
+            provider, _, model = provider.partition(":")
+            if not model:
+                raise InvalidInput(
+                    f"which model of {provider!r}? e.g. `salesctl pricing show "
+                    f"{provider} MODEL` or `salesctl pricing show {provider}:MODEL`"
+                )
         prices = show_prices(get_settings(), provider, model)
     if json_output:
         print_json(prices)

@@ -8,7 +8,11 @@ from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
 from salesctl.errors import InvalidInput
 
-app = typer.Typer(help="Inspect the smart router (no LLM is called).", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect the smart router (no LLM is called).\n\n"
+    'Example:\n    salesctl router explain "Show me top 3 leads"',
+    no_args_is_help=True,
+)
 
 
 @app.command("explain")

@@ -78,13 +78,13 @@ class Legend:
 
     def lines(self, unpriced_total: int, estimated_total: int) -> list[str]:
         lines = []
-        if self.unpriced:
+        if self.unpriced or unpriced_total:
             lines.append(
                 f"{UNPRICED_MARK} leaves out unpriced calls: {_plural(unpriced_total, 'call')} "
                 "had no known price, so their cost is in no sum (a cost shown as — had no "
                 "priced call at all)."
             )
-        if self.estimated:
+        if self.estimated or estimated_total:
             lines.append(
                 f"{ESTIMATED_MARK} includes estimated costs: {_plural(estimated_total, 'call')} "
                 "priced from estimated token counts (the provider reported no usage)."

@@ -60,7 +60,7 @@ def world(db_env: str, sim: Simulator) -> Any:
         (["qualify", "--where", "revenue>5"], "cannot filter on 'revenue'"),
         (["qualify", "--all", "--provider", "openai"], "--provider openai needs --model as well"),
         (["enrich", "--all", "--source", "x.html"], "--source documents one lead"),
-        (["converse", "--all"], "No such option: --all"),
+        (["converse", "--all"], "no such option: --all"),
     ],
 )
 def test_bad_options_fail_with_one_line_before_connecting(args: list[str], message: str) -> None:
