@@ -34,6 +34,7 @@ NOT_READ_COMMANDS = {
     "init",
     "serve",
     "demo",
+    "simulator",
     "db upgrade",
     "db downgrade",
     "leads delete",

@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve:serve_command",
     "doctor": "doctor:doctor_command",
     "demo": "demo:demo_command",
+    "simulator": "simulator:simulator_command",
     "db": "db:app",
     "config": "config:app",
     "leads": "leads:app",

@@ -313,9 +313,7 @@ def parse_leads_csv(path: Path, mappings: Sequence[str] = ()) -> ParsedFile:
     return ParsedFile(plan=plan, rows=rows, invalid=invalid, rows_read=rows_read)
 
 
-def _records(
-    reader: Any, path: Path, text: str, delimiter: str
-) -> Iterator[tuple[int, list[str]]]:
+def _records(reader: Any, path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(first line, cells) of each non-blank record; a quoted field may span lines."""
     last_line = 0
     try:

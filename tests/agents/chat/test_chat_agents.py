@@ -39,7 +39,7 @@ CASES = [
         "Acme Corp",
         "Assess the account health of lead 3 and recommend a renewal strategy",
         "account_health",
-        '"score": 70',
+        "score 70",
     ),
 ]
 
@@ -100,7 +100,7 @@ async def test_pipeline_moves_a_deal_when_asked_and_approved(open_chat: Any, wor
     turn = await chat.answer("Move deal 2 to closed_won")
     assert [r.status for r in turn.runs] == ["applied"]
     assert turn.changes == ["deal 2 'Globex pilot': stage: negotiation → closed_won"]
-    assert "applied" in turn.text
+    assert turn.text == "Done: deal 2 'Globex pilot': stage: negotiation → closed_won."
     rows = await fetch(world, "SELECT stage FROM deals WHERE id = 2")
     assert rows == [("closed_won",)]
 
@@ -114,7 +114,7 @@ async def test_pipeline_write_is_refused_when_nobody_can_confirm(
     assert [r.status for r in turn.runs] == ["refused"]
     assert turn.changes == []
     assert "--yes" in turn.refusals[0]
-    assert "not_applied" in turn.text
+    assert turn.text.startswith("I did not make that change: ")
     assert await fetch(world, "SELECT stage FROM deals WHERE id = 2") == [("negotiation",)]
 
 
