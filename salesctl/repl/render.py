@@ -49,14 +49,25 @@ def footer(turn: TurnResult) -> str:
     return " · ".join(parts)
 
 
-def summary_lines(summary: RunSummary, agent: str) -> list[str]:
-    """The goodbye: turns, cost and models of this run, and how to resume."""
-    turns = f"{summary.turns} turn{'s' * (summary.turns != 1)}"
-    return [
-        f"Session {summary.session_id}: {turns} · {format_cost(summary.cost_usd)} · "
-        f"models: {format_models(summary.models)}",
-        f"Resume with: salesctl chat {agent} --session {summary.session_id}",
-    ]
+def summary_lines(summaries: Sequence[RunSummary] | RunSummary, agent: str) -> list[str]:
+    """The goodbye: each session this run used, with its own turns, cost and models, and how
+    to resume the last one that has turns (after a `/reset` with no question, the one before)."""
+    if not isinstance(summaries, Sequence):
+        summaries = [summaries]
+    lines = []
+    for summary in summaries:
+        if not summary.turns and len(summaries) > 1:
+            if summary is summaries[-1]:
+                lines.append(f"Session {summary.session_id}: no questions yet")
+            continue
+        turns = f"{summary.turns} turn{'s' * (summary.turns != 1)}"
+        lines.append(
+            f"Session {summary.session_id}: {turns} · {format_cost(summary.cost_usd)} · "
+            f"models: {format_models(summary.models)}"
+        )
+    resumable = [s for s in summaries if s.turns] or list(summaries[-1:])
+    lines.append(f"Resume with: salesctl chat {agent} --session {resumable[-1].session_id}")
+    return lines
 
 
 def not_stored_line(turns: int) -> str:

@@ -46,6 +46,13 @@ def test_summary_and_routing_lines() -> None:
         "Session sess_9: 2 turns · $0.003400 · models: gemini:g ×2, claude:c ×2",
         "Resume with: salesctl chat sr-bdr --session sess_9",
     ]
+    # after /reset: each session with its own turns; resume the one that has some
+    fresh = RunSummary("sess_10", 0, 0, Decimal(0), {})
+    assert render.summary_lines([summary, fresh], "sr-bdr") == [
+        "Session sess_9: 2 turns · $0.003400 · models: gemini:g ×2, claude:c ×2",
+        "Session sess_10: no questions yet",
+        "Resume with: salesctl chat sr-bdr --session sess_9",
+    ]
     decision = RoutingDecision("complex", "claude", "claude-sonnet-4-5", ["openai:gpt-4o"], ["x"])
     assert render.routing_lines(decision, "Analyze deal 1") == [
         "For 'Analyze deal 1': complex → claude:claude-sonnet-4-5",

@@ -278,3 +278,20 @@ async def test_resuming_needs_a_known_session_of_the_same_agent(open_chat: Any) 
     pipeline = await open_chat("pipeline")
     with pytest.raises(InvalidInput, match="pipeline_manager"):
         await open_chat("cs", session_id=pipeline.session_id)
+
+
+@sqlite_only
+async def test_a_reset_starts_counting_afresh_for_the_new_session(open_chat: Any) -> None:
+    chat = await open_chat("sr-bdr")
+    first = await chat.answer("Show me top 3 leads")
+    old = chat.session_id
+    new = await chat.reset()
+
+    before, current = chat.summaries()
+    assert (before.session_id, before.turns, before.cost_usd) == (old, 1, first.cost_usd)
+    assert (current.session_id, current.turns, current.calls) == (new, 0, 0)
+    assert chat.summary() == current  # /exit names the new session with nothing credited
+
+    second = await chat.answer("Show won accounts")
+    assert [(s.session_id, s.turns) for s in chat.summaries()] == [(old, 1), (new, 1)]
+    assert chat.summary().cost_usd == second.cost_usd
