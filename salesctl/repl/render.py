@@ -44,6 +44,11 @@ def footer(turn: TurnResult) -> str:
     ]
     if len(turn.calls) > 1:
         parts.append(f"{len(turn.calls)} calls")
+    hits = [c for c in turn.calls if c.cache_hit]
+    if hits:
+        saved = sum((c.saved_usd or Decimal(0) for c in hits), Decimal(0))
+        share = "all" if len(hits) == len(turn.calls) else f"{len(hits)} of {len(turn.calls)}"
+        parts.append(f"{share} from cache (saved {format_cost(saved)})")
     if any(c.simulated for c in turn.calls):
         parts.append("simulated")
     return " · ".join(parts)

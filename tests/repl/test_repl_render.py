@@ -36,6 +36,10 @@ def test_footer_shows_model_tier_tokens_cost_and_time() -> None:
     assert render.footer(turn) == (
         "gemini:gemini-1.5-flash · simple · 2,400→80 tokens · $0.00008000 · 1.4 s · 2 calls"
     )
+    cached = TurnResult(
+        "q", "a", "s", [result(Decimal(0), cache_hit=True, saved_usd=Decimal("0.002"))], []
+    )
+    assert render.footer(cached).endswith("all from cache (saved $0.002000)")
     unpriced = TurnResult("q", "a", "s", [result(None, latency_ms=90)], [])
     assert render.footer(unpriced).endswith("1,200→40 tokens · — · 90 ms")
 
