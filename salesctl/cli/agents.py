@@ -342,6 +342,8 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
 
     single = selection.explicit and len(selection.lead_ids) == 1
     progress = _ProgressReport(quiet=single)
+    if not options.json_output:
+        progress.starting(agent_type)
 
     async def go(rt: _runtime.Runtime) -> RunSummary:
         from salesctl.agents import agent_class
@@ -365,7 +367,10 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
             finally:
                 progress.close()
 
-    summary = _runtime.run(go)
+    try:
+        summary = _runtime.run(go)
+    finally:
+        progress.close()
     _show_run(summary, single=single, json_output=options.json_output)
 
 
@@ -446,6 +451,16 @@ class _ProgressReport:
         self.cache_hits = 0
         self.cost: Decimal | None = None
 
+    def starting(self, agent: str) -> None:
+        """Say what happens before the first call (loading the agent and its libraries,
+        opening the database, finding the leads): a status line on a terminal, nothing when
+        piped."""
+        if self.console.is_terminal:
+            self.status = self.console.status(
+                f"{agent}: starting (loading the agent, opening the database, finding leads)…"
+            )
+            self.status.start()
+
     def __call__(self, event: RunEvent) -> None:
         from salesctl.agents.runner import LeadFinished, RunStarted, Stopping
 
@@ -461,9 +476,18 @@ class _ProgressReport:
     def _started(self, event: RunStarted) -> None:
         if self.quiet:
             if self.console.is_terminal:
-                self.status = self.console.status(f"{event.agent}: {event.selection}…")
-                self.status.start()
+                working = (
+                    f"{event.agent}: {event.selection}, asking {event.provider}:{event.model}…"
+                )
+                if self.status is None:
+                    self.status = self.console.status(working)
+                    self.status.start()
+                else:
+                    self.status.update(working)
             return
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
         if not self.console.is_terminal:
             self._say(
                 f"{event.agent} · {event.provider}:{event.model} · {event.total} leads pending "

@@ -222,3 +222,38 @@ def test_commands_that_call_no_model_import_neither_langgraph_nor_sdks(args: lis
         [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_terminal_is_told_what_happens_before_the_first_call(
+    world: Any, db_env: str, sim: Simulator, isolated_env: Path
+) -> None:
+    """Loading the agent and opening the database take a moment before any call: a terminal
+    sees a status line meanwhile; a pipe or --json sees nothing of it."""
+    import os
+    import subprocess
+    import sys
+
+    import pexpect
+    from sim_kit import simulator_env
+
+    salesctl_bin = str(Path(sys.executable).with_name("salesctl"))
+    env = {**os.environ, **simulator_env(sim), "DATABASE_URL": db_env, "TERM": "xterm"}
+    child = pexpect.spawn(
+        salesctl_bin, ["qualify", "--lead", "1"], env=env, encoding="utf-8", timeout=60,
+        dimensions=(50, 100),
+    )  # fmt: skip
+    child.expect(r"qualification: starting \(loading the agent, opening the database")
+    child.expect("qualification · lead 1")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    for extra in ([], ["--json"]):
+        piped = subprocess.run(
+            [salesctl_bin, "qualify", "--lead", "2", "--no-cache", *extra],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert piped.returncode == 0, piped.stderr
+        assert "starting" not in piped.stderr
+        assert piped.stderr == ""
