@@ -76,14 +76,15 @@ class RichNarrator:
             model = f"{answer.get('provider', '?')}:{answer.get('model', '?')}"
             tools = answer.get("tools_called") or []
             looked_up = f" · looked up {', '.join(tools)}" if tools else ""
-            calls = answer.get("llm_calls", "?")
+            calls = answer.get("llm_calls", 0)
+            calls_text = f"{calls} call" + ("" if calls == 1 else "s")
             text = " ".join(str(answer.get("text", "")).split())
             if len(text) > ANSWER_PREVIEW:
                 text = text[: ANSWER_PREVIEW - 1] + "…"
             self.console.print(f"     [bold]?[/] {_escape(question)}", highlight=False)
             self.console.print(
                 f"       {answer.get('complexity', '?')} → [magenta]{_escape(model)}[/]"
-                f"{_escape(looked_up)} · {calls} LLM call(s) · {_money(answer.get('cost_usd'))}",
+                f"{_escape(looked_up)} · {calls_text} · {_money(answer.get('cost_usd'))}",
                 highlight=False,
             )
             self.console.print(f"       {text}", style="dim", highlight=False, markup=False)
@@ -137,7 +138,7 @@ class RichNarrator:
             "it again on the same port and the environment above still points at it:",
             highlight=False,
         )
-        c.print(f"  python -m salesctl.llm.simulator --port {port} &", style="green")
+        c.print(f"  salesctl simulator --port {port} &", style="green")
         c.print(f"Remove the workspace when you are done:  rm -r {workspace.root}", highlight=False)
 
 
