@@ -257,3 +257,14 @@ def test_a_terminal_is_told_what_happens_before_the_first_call(
         assert piped.returncode == 0, piped.stderr
         assert "starting" not in piped.stderr
         assert piped.stderr == ""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_provider_that_cannot_be_reached_is_named_by_its_host(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CEREBRAS_BASE_URL", "http://127.0.0.1:9/cerebras")
+    result = salesctl("qualify", "--lead", "1", "--no-cache")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith("error: cerebras: connection failed")
+    assert result.stderr.rstrip().endswith("to http://127.0.0.1:9")

@@ -181,6 +181,17 @@ def body_message(body: Any, fallback: str = "") -> str:
     return fallback
 
 
+def _endpoint(exc: BaseException) -> str:
+    """` to https://host:port`, the server a failed request was for, when it is known."""
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]  # httpx raises if there is none
+    except (AttributeError, RuntimeError):
+        return ""
+    return (
+        f" to {url.scheme}://{url.netloc.decode() if isinstance(url.netloc, bytes) else url.netloc}"
+    )
+
+
 def transport_failure(exc: BaseException) -> Failure | None:
     """Timeouts and broken connections below the SDK (asyncio, httpx, httpx2)."""
     if isinstance(exc, TimeoutError):
@@ -192,7 +203,7 @@ def transport_failure(exc: BaseException) -> Failure | None:
         if "Timeout" in cls.__name__:
             return Failure("timeout", True, detail=type(exc).__name__)
         if cls.__name__ in ("TransportError", "NetworkError", "ProtocolError", "ConnectError"):
-            return Failure("connection_error", True, detail=type(exc).__name__)
+            return Failure("connection_error", True, detail=type(exc).__name__ + _endpoint(exc))
     if isinstance(exc, (ConnectionError, OSError)):
         return Failure("connection_error", True, detail=type(exc).__name__)
     return None
@@ -210,7 +221,9 @@ def stainless_failure(exc: BaseException, sdk: Any) -> Failure | None:
     if isinstance(exc, sdk.APIConnectionError):
         cause = exc.__cause__
         found = transport_failure(cause) if cause is not None else None
-        return found or Failure("connection_error", True, detail=type(exc).__name__)
+        return found or Failure(
+            "connection_error", True, detail=type(exc).__name__ + _endpoint(exc)
+        )
     if isinstance(exc, sdk.APIStatusError):
         headers = exc.response.headers
         return failure_for_status(

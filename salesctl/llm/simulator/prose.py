@@ -133,6 +133,8 @@ def _details(item: dict[str, Any], *, skip: set[str], limit: int | None = _DETAI
             parts.append(words if value else f"not {words}")
         elif any(k in key for k in _MONEY_KEYS):
             parts.append(f"{words} {_money(value)}")
+        elif isinstance(value, int) and "year" not in key:
+            parts.append(f"{words} {value:,}")
         else:
             parts.append(f"{words} {_value(value)}")
         if limit is not None and len(parts) == limit:

@@ -187,7 +187,7 @@ async def test_notes_are_appended_and_attributed(make_ctx: Any, world: str) -> N
         (
             "notes",
             "Met at SaaStr; wants SSO before signing.",
-            "Met at SaaStr; wants SSO before signing. + Sent the security questionnaire",
+            "Met at SaaStr… + Sent the security questionnaire",
         ),
     )
 
