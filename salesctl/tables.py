@@ -69,15 +69,17 @@ class FitTable:
         *,
         title: str | None = None,
         wide: bool = False,
-        styles: Sequence[str | None] | None = None,
         footer: Sequence[Any] | None = None,
+        more: str | None = None,
     ) -> None:
         self.columns = list(columns)
         self.rows = [[_cell(value) for value in row] for row in rows]
         self.footer = [_cell(value) for value in footer] if footer is not None else None
         self.title = title
         self.wide = wide
-        self.styles = list(styles) if styles is not None else [None] * len(self.rows)
+        self.more = more
+        """The flag that shows every column (`--wide`), named under a table that left some
+        out, so the reader knows they exist."""
 
     def _all_rows(self) -> list[list[str]]:
         return [*self.rows, *([self.footer] if self.footer is not None else [])]
@@ -164,14 +166,17 @@ class FitTable:
                 no_wrap=not column.wrap,
                 overflow="fold" if column.wrap else "ellipsis",
             )
-        for row, style in zip(self.rows, self.styles, strict=True):
-            table.add_row(*(Text(row[i]) for i in layout.widths), style=style)
+        for row in self.rows:
+            table.add_row(*(Text(row[i]) for i in layout.widths))
         if self.footer is not None:
             table.add_section()
             table.add_row(*(Text(self.footer[i]) for i in layout.widths), style="bold")
         if self.wide:
             options = options.update(width=max(options.max_width, self.natural_width()))
         yield from console.render(table, options)
+        if layout.hidden and self.more:
+            left_out = ", ".join(layout.hidden)
+            yield Text(f"({left_out}: left out at this width; {self.more} shows them)", style="dim")
 
 
 def _cell(value: Any) -> str:

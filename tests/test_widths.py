@@ -383,3 +383,11 @@ def test_the_commands_fit_when_piped(
     finally:
         for console in (out, err):
             console.cache_clear()
+
+
+def test_a_table_that_leaves_columns_out_says_which_and_how_to_see_them() -> None:
+    from salesctl.crm.render import leads_table
+
+    narrow = lines_of(leads_table(leads()), 80)
+    assert narrow[-1] == "(Industry, Employees, Region: left out at this width; --wide shows them)"
+    assert all("left out" not in line for line in lines_of(leads_table(leads()), 200))

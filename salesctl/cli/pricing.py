@@ -130,6 +130,7 @@ def _price_table(prices: PriceList, *, wide: bool = False) -> RenderableType:
         rows,
         title=f"Prices in force at {prices.at:%Y-%m-%d %H:%M} UTC, USD per million tokens",
         wide=wide,
+        more="--wide",
     )
 
 

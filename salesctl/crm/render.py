@@ -81,7 +81,7 @@ def leads_table(leads: Sequence[LeadRecord], *, wide: bool = False) -> FitTable:
         Column("Score", right=True, keep=18),
         Column("Tier", keep=17),
     ]
-    return FitTable(columns, [_lead_cells(lead) for lead in leads], wide=wide)
+    return FitTable(columns, [_lead_cells(lead) for lead in leads], wide=wide, more="--wide")
 
 
 def cost_line(cost: LeadCost) -> str:
@@ -194,7 +194,7 @@ def _deal_rows(
             _text(deal.next_step),
         ]
         rows.append(cells)
-    return FitTable(columns, rows, wide=wide)
+    return FitTable(columns, rows, wide=wide, more="--wide" if with_company else None)
 
 
 def pipeline_view(pipeline: Pipeline, *, wide: bool = False) -> RenderableType:

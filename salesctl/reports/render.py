@@ -60,8 +60,8 @@ class Legend:
     """Marks on amounts that leave out or estimate calls, explained in words once, below."""
 
     def __init__(self) -> None:
-        self.unpriced = 0
-        self.estimated = 0
+        self.unpriced = False
+        self.estimated = False
 
     def cost(self, amount: Decimal | None, row: Any = None) -> str:
         """`$0.0049`, `$0.0049*` (leaves out unpriced calls), `~$0.0049` (some estimated)."""
@@ -69,10 +69,10 @@ class Legend:
         estimated = getattr(row, "estimated_requests", 0) or 0
         text = usd(amount)
         if estimated:
-            self.estimated = max(self.estimated, 1)
+            self.estimated = True
             text = ESTIMATED_MARK + text
         if unpriced and amount is not None:
-            self.unpriced = max(self.unpriced, 1)
+            self.unpriced = True
             text += UNPRICED_MARK
         return text
 
@@ -308,6 +308,7 @@ def _agents_table(report: CostReport, names: ModelNames, legend: Legend, wide: b
         rows,
         title="By agent (mode: pass = its own model, router = smart router)",
         wide=wide,
+        more="--wide",
     )
 
 
@@ -371,6 +372,7 @@ def render_cost_report(
                 ],
                 title="Percentiles (nearest rank, detail rows)",
                 wide=wide,
+                more="--wide",
             )
         )
 
@@ -400,6 +402,7 @@ def render_cost_report(
                 ],
                 title="By model",
                 wide=wide,
+                more="--wide",
             )
         )
 
@@ -431,6 +434,7 @@ def render_cost_report(
                 ],
                 title=title,
                 wide=wide,
+                more="--wide",
             )
         )
 
@@ -459,6 +463,7 @@ def render_cost_report(
                     ],
                     title="By rep (chat agents)",
                     wide=wide,
+                    more="--wide",
                 )
             )
         else:
@@ -570,6 +575,7 @@ def render_savings(report: SavingsReport, *, wide: bool = False) -> RenderableTy
         ],
         title="What routing and caching saved",
         wide=wide,
+        more="--wide",
     )
     parts: list[RenderableType] = [
         Text(
@@ -622,6 +628,7 @@ def render_outcomes(report: OutcomeReport, *, wide: bool = False) -> RenderableT
             footer=cells(total) if total is not None else None,
             title=title,
             wide=wide,
+            more="--wide",
         )
 
     parts: list[RenderableType] = [
