@@ -298,27 +298,28 @@ def summary_table(summary: RunSummary) -> Group:
 
 def estimate_table(estimate: RunEstimate) -> Group:
     """Expected tokens and cost for the chosen model and the alternatives."""
-    table = Table(
-        title=Text(f"estimate · {estimate.agent} · {estimate.selection} · {estimate.leads} leads"),
-        title_justify="left",
-        header_style="bold",
+    from salesctl.tables import Column, FitTable
+
+    table = FitTable(
+        [
+            Column("model", keep=9),
+            Column("input tokens", right=True, keep=4),
+            Column("output tokens", right=True, keep=3),
+            Column("expected cost", right=True, keep=8),
+            Column("price source", keep=1),
+        ],
+        [
+            [
+                f"{model.provider}:{model.model}" + (" (chosen)" if model.chosen else ""),
+                f"{model.input_tokens:,}",
+                f"{model.output_tokens:,}",
+                usd(model.cost_usd),
+                model.price_source,
+            ]
+            for model in estimate.models
+        ],
+        title=f"estimate · {estimate.agent} · {estimate.selection} · {estimate.leads} leads",
     )
-    table.add_column("model", overflow="fold")
-    table.add_column("input tokens", justify="right")
-    table.add_column("output tokens", justify="right")
-    table.add_column("expected cost", justify="right")
-    table.add_column("price source")
-    for model in estimate.models:
-        name = f"{model.provider}:{model.model}" + ("  ← chosen" if model.chosen else "")
-        style = "bold" if model.chosen else None
-        table.add_row(
-            Text(name),
-            f"{model.input_tokens:,}",
-            f"{model.output_tokens:,}",
-            usd(model.cost_usd),
-            model.price_source,
-            style=style,
-        )
     notes = [
         f"Per lead: ~{estimate.avg_input_tokens:,} input tokens (prompt size of "
         f"{estimate.sampled} sampled leads), ~{estimate.avg_output_tokens:,} output tokens "

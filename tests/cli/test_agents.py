@@ -116,7 +116,7 @@ def test_estimate_prices_the_run_for_every_model_and_spends_nothing(world: Any) 
         "claude-3-haiku-20240307",
     )
     assert table.exit_code == 0, table.stderr
-    assert "claude:claude-3-haiku-20240307  ← chosen" in table.stdout.replace("\n", " ")
+    assert "claude:claude-3-haiku-20240307 (chosen)" in table.stdout
 
 
 def test_one_lead_shows_a_panel_and_bulk_runs_a_summary(world: Any) -> None:
