@@ -76,7 +76,8 @@ class Facts:
         if not self.notes:
             return []
         parts = re.split(r"[;.]\s*|,\s+(?=[a-z])", self.notes)
-        return [p.strip().rstrip(".") for p in parts if len(p.strip()) > 3]
+        phrases = [p.strip().rstrip(".") for p in parts if len(p.strip()) > 3]
+        return [p[:1].upper() + p[1:] for p in phrases]
 
 
 def facts_of(text: str) -> Facts:

@@ -441,7 +441,10 @@ class SchemaFaker:
         if "maximum" not in s and "exclusiveMaximum" in s and hi == high:
             hi -= 1
         hi = max(hi, lo)
-        if "score" in lname or "rating" in lname:
+        fit = self._fit_score() if "score" in lname else None
+        if fit is not None:
+            value = min(max(fit, lo), hi)
+        elif "score" in lname or "rating" in lname:
             value = lo + self.seed % (hi - lo + 1)  # realism: tied to the prompt
         else:
             value = self.rng.randint(lo, hi)
@@ -635,12 +638,27 @@ class SchemaFaker:
         checks = self.facts.checks
         if not checks:
             return self._sentence()
-        met = ", ".join(checks.get("meets", [])) or "none of the profile"
-        missed = ", ".join(checks.get("misses", [])) or "nothing"
-        text = f"{company} meets {met}; it misses {missed}."
+        missed = checks.get("misses", [])
+        phrases = self.facts.note_phrases()
+        intent = (
+            f"; the notes show intent ({phrases[0][:1].lower()}{phrases[0][1:]})" if phrases else ""
+        )
+        if not missed:
+            text = f"{company} fits the profile on every point checked{intent}."
+        else:
+            text = f"{company} misses {', '.join(missed)}, which lowers the score{intent}."
         if checks.get("unknown"):
-            text += f" Unknown: {', '.join(checks['unknown'])}."
+            text += f" Still to find out: {', '.join(checks['unknown'])}."
         return text
+
+    def _fit_score(self) -> int | None:
+        """A score that follows the profile check: most of it met, a high score."""
+        checks = self.facts.checks
+        counted = sum(len(checks.get(k, [])) for k in ("meets", "misses", "unknown"))
+        if not counted:
+            return None
+        met = len(checks.get("meets", [])) / counted
+        return round(20 + 75 * met - 10 * bool(checks.get("misses"))) + self.seed % 9 - 4
 
     def _summary(self, company: str, industry: str, region: str) -> str:
         f = self.facts

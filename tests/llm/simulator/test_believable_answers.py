@@ -87,6 +87,23 @@ def test_no_field_is_filled_with_the_prompts_own_keys_or_values(agent: str) -> N
         assert text != LEAD.company_name or agent == "enrichment", f"{agent}: {text!r}"
 
 
+def test_a_qualification_score_follows_the_profile_check() -> None:
+    from salesctl.agents.icp import match_profile, tier_for
+
+    icp = ICPSettings()
+    poor = LeadSnapshot(4, "Quarry Logistics", contact_title="Operations Manager",
+                        industry="Logistics", employees=2300, region="North America")  # fmt: skip
+    scores = {}
+    for lead in (LEAD, poor):
+        prompt = prompts.qualification_prompt(lead, icp, match_profile(lead, icp))
+        value = structured(prompt, schemas.QualificationAnswer)
+        scores[lead.company_name] = value["score"]
+        assert lead.company_name in value["reasoning"]
+        assert "Meets:" not in value["reasoning"]  # the agent writes that line itself
+    assert tier_for(scores["Northwind Analytics"], icp) == "hot"
+    assert tier_for(scores["Quarry Logistics"], icp) != "hot"
+
+
 def test_enrichment_describes_this_company_plausibly() -> None:
     value = structured(*ANSWERS["enrichment"])
     assert value["employee_count"] == 420
