@@ -202,6 +202,8 @@ CATALOGUE: list[Bad] = [
     bad("maintenance redact-existing", "--mode", "redacted"),  # no --yes, not a terminal
     bad("serve", "--port", "0", code=USAGE),
     bad("serve", "--host", "0.0.0.0", says="token"),
+    bad("simulator", "--port", "70000", code=USAGE, says="--port"),
+    bad("simulator", "--latency-ms", "soon", code=USAGE, says="not a number"),
 ]
 
 # Commands without arguments to get wrong (or that only show things).
