@@ -2,10 +2,9 @@
 
 - unknown (None) is "—", never $0;
 - from $1: dollars and cents with thousands separators (`$1,234.56`);
-- from a cent to $1: at most four decimal places, trailing zeros dropped down to cents
-  (`$0.4512`, `$0.0314`, `$0.05`);
-- under a cent: four significant digits (`$0.001669`, `$0.00006657`, `$0.002000`), so a
-  column of sub-cent costs keeps one precision from line to line;
+- under $1: at most four significant digits (`$0.4512`, `$0.0314`, `$0.001669`,
+  `$0.00006657`), and no more digits than the amount needs (`$0.05`, `$0.002`): never the
+  ten decimal places the database keeps;
 - under a hundred-millionth of a dollar: `<$0.00000001`.
 
 Exact digits belong to machine output only (`--json`, exports, the API), which serialise the
@@ -35,9 +34,7 @@ def usd(value: Decimal | None, *, unknown: str = UNKNOWN) -> str:
     if magnitude < 1:
         places = SIGNIFICANT if magnitude >= _CENT else SIGNIFICANT - 1 - magnitude.adjusted()
         rounded = magnitude.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        if rounded < _CENT:
-            return f"{sign}${rounded:f}"
         if rounded < 1:
-            whole, _, fraction = f"{rounded:.4f}".partition(".")
+            whole, _, fraction = f"{rounded:f}".partition(".")
             return f"{sign}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
     return f"{sign}${magnitude.quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"

@@ -15,12 +15,12 @@ from salesctl.money import usd
         (None, "—"),
         (Decimal(0), "$0.00"),
         (Decimal("0E-10"), "$0.00"),
-        # under a cent: four significant digits, trailing zeros kept (columns line up)
+        # under a cent: four significant digits, no more than the amount needs
         (Decimal("0.0000665733"), "$0.00006657"),
-        (Decimal("0.0000680"), "$0.00006800"),
+        (Decimal("0.0000680"), "$0.000068"),
         (Decimal("0.0016692"), "$0.001669"),
-        (Decimal("0.0099"), "$0.009900"),
-        (Decimal("0.002"), "$0.002000"),
+        (Decimal("0.0099"), "$0.0099"),
+        (Decimal("0.002"), "$0.002"),
         # a cent to a dollar: at most four decimal places
         (Decimal("0.0313998"), "$0.0314"),
         (Decimal("0.0099996"), "$0.01"),
@@ -33,9 +33,9 @@ from salesctl.money import usd
         (Decimal("1234.5678"), "$1,234.57"),
         (Decimal("48000"), "$48,000.00"),
         # tiny and negative amounts
-        (Decimal("0.0000001"), "$0.0000001000"),
+        (Decimal("0.0000001"), "$0.0000001"),
         (Decimal("0.000000001"), "<$0.00000001"),
-        (Decimal("-0.002"), "-$0.002000"),
+        (Decimal("-0.002"), "-$0.002"),
         (Decimal("-1234.5"), "-$1,234.50"),
     ],
 )

@@ -170,7 +170,7 @@ def test_the_cost_report_fits_and_splits_nothing(width: int) -> None:
     whole += [usd(lead.total_cost_usd) for lead in report.by_lead]
     whole += [usd(p.total_cost_usd) for p in report.time_series if p.total_requests]
     whole += ["claude-sonnet-4-5-20250929", "deepseek/deepseek-chat-v3-0324"]
-    whole += ["30 of 123,456 calls", "saved $0.0020", "24 days with no spend"]
+    whole += ["30 of 123,456 calls", "saved $0.002", "24 days with no spend"]
     assert_fits(lines, width, whole)
     text = "\n".join(lines)
     assert "+1?" not in text

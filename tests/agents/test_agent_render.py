@@ -50,7 +50,7 @@ def test_a_qualified_lead_shows_gauge_tier_reasoning_and_cost() -> None:
     assert "████████████████░░░░ 80/100 HOT" in text
     assert "Meets: industry." in text
     assert "• [red]x" in text
-    assert "cerebras:llama3.1-8b · $0.00006210 · 1 call · 400 ms" in text
+    assert "cerebras:llama3.1-8b · $0.0000621 · 1 call · 400 ms" in text
 
 
 def test_the_summary_counts_costs_and_names_failures() -> None:
@@ -74,7 +74,7 @@ def test_the_summary_counts_costs_and_names_failures() -> None:
     assert (summary.done, summary.failed) == (2, 1)
     assert summary.total_cost_usd == Decimal("0.0004")
     assert summary.cost_per_lead_usd == Decimal("0.0002")
-    assert "$0.0004000*" in text
+    assert "$0.0004*" in text
     assert "HTTP 500 [x]" in text
     assert summary.as_json()["failures"] == [
         {"lead_id": 3, "kind": "provider_error", "error": "HTTP 500 [x]"}
@@ -94,8 +94,8 @@ def test_answers_from_the_cache_are_named_with_what_they_saved() -> None:
     )
     mixed = outcome(5, calls=[call("0.0001"), hit("0.0002")], result={})
 
-    assert "from cache (saved $0.00006650) · 1 call" in text_of(outcome_panel(cached))
-    assert cost_words(mixed) == "$0.0001000 · 1 of 2 calls from cache (saved $0.0002000)"
+    assert "from cache (saved $0.0000665) · 1 call" in text_of(outcome_panel(cached))
+    assert cost_words(mixed) == "$0.0001 · 1 of 2 calls from cache (saved $0.0002)"
 
     summary = RunSummary(
         agent="qualification",

@@ -52,10 +52,12 @@ def describe_result(name: str, content: str) -> list[str]:
         )
         return [f"I did not make that change: {payload.get('reason', 'not confirmed')}{planned}."]
     lines: list[str] = []
+    if isinstance(payload.get("query"), str):
+        lines.append(f"I searched the sales database for “{payload['query']}”.")
     lists = {k: v for k, v in payload.items() if isinstance(v, list)}
     scalars = {k: v for k, v in payload.items() if k not in lists and not isinstance(v, dict)}
     nested = {k: v for k, v in payload.items() if isinstance(v, dict)}
-    if scalars:
+    if set(scalars) - _SKIP_KEYS:
         lines.append(_sentence(scalars, what))
     for key, value in nested.items():
         lines.append(_sentence(value, key.replace("_", " ")))
