@@ -16,7 +16,7 @@ ANSWER_PREVIEW = 90
 
 OFFLINE_COMMANDS = (
     ("salesctl leads list", "the leads, best score first"),
-    ("salesctl leads show 1", "one lead with its qualification, enrichment and AI spend"),
+    ("salesctl leads show 1", "a lead: score, enrichment, AI spend"),
     ("salesctl deals list", "the pipeline"),
     ("salesctl costs --by day", "the cost report"),
     ("salesctl budget check --daily 1", "the budget check"),
