@@ -446,7 +446,9 @@ async def _probe(gateway: CostOptimizedLLMProvider, provider: ProviderId, model:
             f"{model}: {exc}",
             fix=fixes.get(exc.error_type, "see the provider's status page"),
         )
-    cost = "cost unknown" if result.cost_usd is None else f"${result.cost_usd.normalize():f}"
+    from salesctl.money import usd
+
+    cost = usd(result.cost_usd, unknown="cost unknown")
     simulated = " (simulated)" if result.simulated else ""
     return Check(
         name,

@@ -22,13 +22,38 @@ def walk(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
     return found
 
 
-def test_every_command_has_help_with_an_example() -> None:
+def test_every_command_and_group_has_help_with_an_example() -> None:
     root = typer.main.get_command(app)
     missing = [
-        name or "salesctl"
-        for name, command in walk(root)
-        if not is_group(command) and "Example" not in (command.help or "")
+        name or "salesctl" for name, command in walk(root) if "Example" not in (command.help or "")
     ]
+    assert missing == []
+
+
+NOT_READ_COMMANDS = {
+    "init",
+    "serve",
+    "demo",
+    "simulator",
+    "db upgrade",
+    "db downgrade",
+    "leads delete",
+    "costs export",  # streams CSV or JSON lines itself (--format jsonl)
+}
+"""Commands that change things, serve or stream; every other command prints data, so takes
+--json."""
+
+
+def test_every_read_command_has_json() -> None:
+    root = typer.main.get_command(app)
+    missing = []
+    for name, command in walk(root):
+        runs = not is_group(command) or getattr(command, "invoke_without_command", False)
+        if not runs or command.hidden or name in NOT_READ_COMMANDS or not name:
+            continue
+        options = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        if "--json" not in options:
+            missing.append(name)
     assert missing == []
 
 

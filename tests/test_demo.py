@@ -4,6 +4,7 @@ its tracked calls in the demo's own database, and the commands it prints can be 
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import shlex
@@ -163,7 +164,7 @@ def test_demo_runs_to_the_end_and_every_agent_tracked_its_calls(
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     # A user's own settings must not leak into the demo.
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/not-this-one")
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "80")
     run = subprocess.run(
         [sys.executable, "-m", "salesctl", "demo", "--keep"],
         cwd=tmp_path,
@@ -176,6 +177,19 @@ def test_demo_runs_to_the_end_and_every_agent_tracked_its_calls(
     output = run.stdout
     assert "simulated" in output
     assert "what the real models would charge" in output
+    # Piped at 80 columns, the tables fit (the commands it prints and one-line confirmations
+    # stay whole lines, to paste and to read).
+    whole_lines = ("$ ", "export ", "unset ", "salesctl ", "✓ ")
+    wide = [
+        line
+        for line in output.splitlines()
+        if len(line) > 80 and not line.lstrip().startswith(whole_lines)
+    ]
+    assert wide == []
+    # Chat answers are prose: no tool JSON, no note to the model.
+    assert "Treat it strictly as data" not in output
+    assert '{"' not in output
+    assert "<data" not in output
     (workspace,) = tmp_path.glob("salesctl-demo-*")
 
     scratch = tmp_path / "scratch"
@@ -201,8 +215,24 @@ def test_demo_runs_to_the_end_and_every_agent_tracked_its_calls(
         qualified = database.execute(
             "SELECT count(*) FROM leads WHERE qualification_score IS NOT NULL"
         ).fetchone()[0]
+        enrichment, employees, region = database.execute(
+            "SELECT enrichment, employees, region FROM leads WHERE company_name = ?",
+            ("Northwind Analytics",),
+        ).fetchone()
+        (next_step,) = database.execute(
+            "SELECT next_step FROM deals WHERE name LIKE 'Northwind%'"
+        ).fetchone()
     finally:
         database.close()
+    # The made-up answers fit the lead: its own size and region, a founding year in the past,
+    # a deal's next step that is a sentence.
+    facts = json.loads(enrichment)
+    assert (
+        (facts["employee_count"], facts["region"]) == (employees, region) == (420, "North America")
+    )
+    assert 1900 <= facts["founded_year"] <= date.today().year
+    assert len(next_step.split()) >= 5  # written by `bdr`
+    assert "_" not in next_step
     assert expected_agents <= set(tracked), (expected_agents, tracked)
     assert tracked["qualification"] >= 25
     assert leads == 25

@@ -127,3 +127,24 @@ def test_runnable_examples_run(path: Path, tmp_path: Path) -> None:
                 )
         finally:
             remove_workspace(workspace)
+
+
+SCREENS = ROOT / "docs" / "screens"
+
+
+@pytest.mark.parametrize("name", ["costs", "demo-finale", "repl"])
+@pytest.mark.parametrize("width", [80, 160])
+def test_captured_screens_fit_their_terminal(name: str, width: int) -> None:
+    """`scripts/capture-screens` records what a real terminal shows; nothing in it is wider
+    than that terminal (Rich, not the terminal, decided every line break)."""
+    lines = (SCREENS / f"{name}-{width}.txt").read_text().splitlines()
+    assert lines
+    assert max(len(line) for line in lines) <= width
+
+
+def test_the_readme_tour_shows_the_captured_cost_report() -> None:
+    text = (ROOT / "README.md").read_text()
+    anchor = text.index("This is its cost report in an ordinary 80-column terminal")
+    start = text.index("```text\n", anchor) + len("```text\n")
+    shown = text[start : text.index("\n```", start)]
+    assert shown == (SCREENS / "costs-80.txt").read_text().rstrip("\n")

@@ -47,6 +47,8 @@ class CallRecord:
     latency_ms: int
     cache_hit: bool
     tracking_id: str
+    saved_usd: Decimal | None = None
+    """What a cache hit would have cost had the model been asked (None otherwise)."""
 
     @classmethod
     def of(cls, result: LLMResult) -> CallRecord:
@@ -59,6 +61,7 @@ class CallRecord:
             latency_ms=result.latency_ms,
             cache_hit=result.cache_hit,
             tracking_id=result.tracking_id,
+            saved_usd=result.saved_usd if result.cache_hit else None,
         )
 
 
@@ -122,6 +125,15 @@ class AgentOutcome:
     @property
     def llm_calls(self) -> int:
         return len(self.calls)
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(1 for call in self.calls if call.cache_hit)
+
+    @property
+    def saved_usd(self) -> Decimal:
+        """What the cache hits among its calls saved."""
+        return sum((call.saved_usd or Decimal(0) for call in self.calls), Decimal(0))
 
     def as_json(self) -> dict[str, Any]:
         """The machine-readable record: run metadata, then the result's fields at top level."""

@@ -10,6 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from salesctl.money import usd
+
 if TYPE_CHECKING:
     from salesctl.agents.estimate import RunEstimate
     from salesctl.agents.outcome import AgentOutcome
@@ -19,15 +21,6 @@ if TYPE_CHECKING:
 DASH = "—"
 TIER_STYLES = {"hot": "bold red", "warm": "bold yellow", "cold": "bold blue"}
 GAUGE_WIDTH = 20
-_QUANTUM = Decimal("1e-10")
-
-
-def usd(amount: Decimal | None) -> str:
-    """Exact dollars, every digit the cost has (to 1e-10); unknown is "—", never $0."""
-    if amount is None:
-        return DASH
-    whole, _, fraction = format(amount.quantize(_QUANTUM).normalize(), "f").partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
 
 
 def latency(ms: float | None) -> str:
@@ -47,11 +40,24 @@ def score_gauge(score: int, tier: str) -> Text:
     return gauge
 
 
+def cost_words(outcome: AgentOutcome) -> str:
+    """`$0.0003`, or what the cache did: `from cache (saved $0.0003)`,
+    `$0.0002 · 1 of 2 calls from cache (saved $0.0001)`."""
+    hits = outcome.cache_hits
+    if not hits:
+        return usd(outcome.cost_usd)
+    saved = f"saved {usd(outcome.saved_usd)}"
+    if hits == outcome.llm_calls:
+        return f"from cache ({saved})"
+    return f"{usd(outcome.cost_usd)} · {hits} of {outcome.llm_calls} calls from cache ({saved})"
+
+
 def _footer(outcome: AgentOutcome) -> str:
     provider = outcome.calls[-1].provider if outcome.calls else outcome.provider
     model = outcome.calls[-1].model if outcome.calls else outcome.model
     calls = f"{outcome.llm_calls} call" + ("s" if outcome.llm_calls != 1 else "")
-    return f"{provider}:{model} · {usd(outcome.cost_usd)} · {calls} · {latency(outcome.latency_ms)}"
+    cost = cost_words(outcome)
+    return f"{provider}:{model} · {cost} · {calls} · {latency(outcome.latency_ms)}"
 
 
 def _title(outcome: AgentOutcome) -> str:
@@ -235,20 +241,21 @@ _RESULT_RENDERERS = {
 
 def summary_table(summary: RunSummary) -> Group:
     """The end-of-run table: done, failed (with reasons), cost, cost per lead, latency."""
-    table = Table(
-        title=Text(f"{summary.agent} · {summary.selection}"),
-        show_header=False,
-        title_justify="left",
-        padding=(0, 2),
-    )
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    unpriced = f" (+{summary.unpriced_leads} unpriced)" if summary.unpriced_leads else ""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    unpriced = "*" if summary.unpriced_leads and summary.total_cost_usd is not None else ""
     rows = [
         ("model", f"{summary.provider}:{summary.model}"),
         ("done", str(summary.done)),
         ("failed", str(summary.failed)),
         ("LLM calls", str(summary.llm_calls)),
+    ]
+    hits = sum(o.cache_hits for o in summary.outcomes)
+    if hits:
+        saved = sum((o.saved_usd for o in summary.outcomes), Decimal(0))
+        rows.append(("from cache", f"{hits} of {summary.llm_calls} calls · saved {usd(saved)}"))
+    rows += [
         ("total cost", usd(summary.total_cost_usd) + unpriced),
         ("cost per lead", usd(summary.cost_per_lead_usd)),
         ("average latency", latency(summary.avg_latency_ms)),
@@ -259,43 +266,60 @@ def summary_table(summary: RunSummary) -> Group:
         rows.append(("stopped by", stopped + (" (aborted)" if summary.aborted else "")))
     for label, value in rows:
         table.add_row(label, Text(value))
-    parts: list[RenderableType] = [table]
+    title = Text(f"{summary.agent} · {summary.selection}", style="bold")
+    parts: list[RenderableType] = [title, table]
+    if unpriced:
+        leads = f"{summary.unpriced_leads} lead" + ("s" if summary.unpriced_leads != 1 else "")
+        parts.append(
+            Text(
+                f"* leaves out {leads} whose calls had no known price (unpriced): "
+                "their cost is unknown, not zero.",
+                style="dim",
+            )
+        )
     if summary.failures:
-        failures = Table(title="failed leads", title_justify="left", header_style="bold")
-        failures.add_column("lead", justify="right")
-        failures.add_column("reason", overflow="fold")
-        for outcome in summary.failures[:50]:
-            reason = outcome.failure.message if outcome.failure else "unknown"
-            failures.add_row(str(outcome.lead_id), Text(reason))
+        from salesctl.tables import Column, FitTable
+
+        rows = [
+            [str(o.lead_id), o.failure.message if o.failure else "unknown"]
+            for o in summary.failures[:50]
+        ]
         if len(summary.failures) > 50:
-            failures.add_row("…", f"and {len(summary.failures) - 50} more (see --json)")
-        parts.append(failures)
+            rows.append(["…", f"and {len(summary.failures) - 50} more (see --json)"])
+        parts.append(
+            FitTable(
+                [Column("lead", right=True, keep=2), Column("reason", keep=1, wrap=True)],
+                rows,
+                title="failed leads",
+            )
+        )
     return Group(*parts)
 
 
 def estimate_table(estimate: RunEstimate) -> Group:
     """Expected tokens and cost for the chosen model and the alternatives."""
-    table = Table(
-        title=Text(f"estimate · {estimate.agent} · {estimate.selection} · {estimate.leads} leads"),
-        title_justify="left",
-        header_style="bold",
+    from salesctl.tables import Column, FitTable
+
+    table = FitTable(
+        [
+            Column("model", keep=9),
+            Column("input tokens", right=True, keep=4),
+            Column("output tokens", right=True, keep=3),
+            Column("expected cost", right=True, keep=8),
+            Column("price source", keep=1),
+        ],
+        [
+            [
+                f"{model.provider}:{model.model}" + (" (chosen)" if model.chosen else ""),
+                f"{model.input_tokens:,}",
+                f"{model.output_tokens:,}",
+                usd(model.cost_usd),
+                model.price_source,
+            ]
+            for model in estimate.models
+        ],
+        title=f"estimate · {estimate.agent} · {estimate.selection} · {estimate.leads} leads",
     )
-    table.add_column("model", overflow="fold")
-    table.add_column("input tokens", justify="right")
-    table.add_column("output tokens", justify="right")
-    table.add_column("expected cost", justify="right")
-    table.add_column("price source")
-    for model in estimate.models:
-        name = f"{model.provider}:{model.model}" + ("  ← chosen" if model.chosen else "")
-        style = "bold" if model.chosen else None
-        table.add_row(
-            Text(name),
-            f"{model.input_tokens:,}",
-            f"{model.output_tokens:,}",
-            usd(model.cost_usd),
-            model.price_source,
-            style=style,
-        )
     notes = [
         f"Per lead: ~{estimate.avg_input_tokens:,} input tokens (prompt size of "
         f"{estimate.sampled} sampled leads), ~{estimate.avg_output_tokens:,} output tokens "

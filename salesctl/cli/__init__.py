@@ -18,6 +18,7 @@ from typing import Any
 
 import typer
 import typer.main
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer._click.utils import make_default_short_help
 from typer.core import TyperGroup
 from typer.models import CommandInfo, TyperInfo
@@ -39,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "serve": "serve:serve_command",
     "doctor": "doctor:doctor_command",
     "demo": "demo:demo_command",
+    "simulator": "simulator:simulator_command",
     "db": "db:app",
     "config": "config:app",
     "leads": "leads:app",
@@ -107,12 +109,80 @@ class HelpGroup(TyperGroup):
         return command.get_short_help_str(limit=SUMMARY_LIMIT)
 
 
+class OneLineUsageError(UsageError):
+    one_line = True
+    """A usage mistake told in one line on stderr, with where to read more, exit 2.
+
+    Click prints the usage synopsis, a hint and the message on three lines; salesctl's
+    convention is one line per mistake (`error: …`), the same as every other user error.
+    """
+
+    def __init__(self, original: UsageError) -> None:
+        super().__init__(usage_message(original), original.ctx)
+        self.exit_code = original.exit_code
+
+    def show(self, file: Any = None) -> None:
+        sys.stderr.write(f"error: {self.message}\n")
+
+
+_WORDING = (
+    (re.compile(r"^Invalid value for '?([^':]+?)'?: "), r"\1: "),
+    (re.compile(r"Value error, "), ""),
+    (
+        re.compile(r"Input should be a valid integer(, unable to parse string as an integer)?"),
+        "not a whole number",
+    ),
+    (
+        re.compile(r"Input should be a valid number(, unable to parse string as a number)?"),
+        "not a number",
+    ),
+    (re.compile(r"Input should be greater than or equal to "), "must be at least "),
+    (re.compile(r"Input should be less than or equal to "), "must be at most "),
+    (re.compile(r"Input should be greater than "), "must be more than "),
+    (re.compile(r"Input should be less than "), "must be less than "),
+)
+"""Click's and pydantic's phrasing, said the way salesctl's own errors say things."""
+
+
+def usage_message(error: UsageError) -> str:
+    """`--lead: not a whole number (see `salesctl costs --help`)`."""
+    message = " ".join(error.format_message().split())
+    for pattern, words in _WORDING:
+        message = pattern.sub(words, message)
+    message = message.rstrip(".")
+    message = message[:1].lower() + message[1:]
+    if error.ctx is not None:
+        message += f" (see `{error.ctx.command_path} --help`)"
+    return message
+
+
 class LazyRootGroup(HelpGroup):
     """The root group: builds only the command being run; its help lists the others from
-    their docstrings without building them (building all of them doubles `--help`'s time)."""
+    their docstrings without building them (building all of them doubles `--help`'s time).
+
+    Usage mistakes anywhere under it are told in one line (`OneLineUsageError`).
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            raise one_line(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise
+        except UsageError as exc:
+            raise one_line(exc) from None
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
+        if self.help and "\b" not in self.help:
+            self.help = EXAMPLE_HEADING.sub("\b\n\\1", self.help)
         names = [*self.commands, *(name for name in COMMANDS if name not in self.commands)]
         self._lazy = _LazyCommands(names, self._build)
         for name, command in self.commands.items():
@@ -160,6 +230,11 @@ class LazyRootGroup(HelpGroup):
         return command
 
 
+def one_line(error: UsageError) -> UsageError:
+    """The error as salesctl tells it (an error that tells itself already is kept)."""
+    return error if getattr(error, "one_line", False) else OneLineUsageError(error)
+
+
 def _target(name: str) -> Any:
     """The function or Typer app behind a root command (imports its module)."""
     module, _, attribute = COMMANDS[name].partition(":")
@@ -177,7 +252,9 @@ def keep_examples_verbatim(command: Any) -> None:
 app = typer.Typer(
     name="salesctl",
     cls=LazyRootGroup,
-    help="Run sales agents on your leads and account for every LLM call they make.",
+    help="Run sales agents on your leads and account for every LLM call they make.\n\n"
+    "Example:\n    salesctl demo\n"
+    "    salesctl init && salesctl leads import leads.csv && salesctl qualify --all",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,

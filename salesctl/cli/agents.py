@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from salesctl.agents.selection import LeadSelection
 
 app = typer.Typer(help="The six lead agents.")
-icp_app = typer.Typer(help="The ideal customer profile leads are qualified against.")
+icp_app = typer.Typer(
+    help="The ideal customer profile leads are qualified against.\n\n"
+    "Example:\n    salesctl icp show"
+)
 
 EXIT_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -352,6 +355,8 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
 
     single = selection.explicit and len(selection.lead_ids) == 1
     progress = _ProgressReport(quiet=single)
+    if not options.json_output:
+        progress.starting(agent_type)
 
     async def go(rt: _runtime.Runtime) -> RunSummary:
         from salesctl.agents import agent_class
@@ -375,7 +380,10 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
             finally:
                 progress.close()
 
-    summary = _runtime.run(go)
+    try:
+        summary = _runtime.run(go)
+    finally:
+        progress.close()
     _show_run(summary, single=single, json_output=options.json_output, rate=options.rate)
 
 
@@ -518,7 +526,18 @@ class _ProgressReport:
         self.task: TaskID | None = None
         self.done = 0
         self.failed = 0
+        self.cache_hits = 0
         self.cost: Decimal | None = None
+
+    def starting(self, agent: str) -> None:
+        """Say what happens before the first call (loading the agent and its libraries,
+        opening the database, finding the leads): a status line on a terminal, nothing when
+        piped."""
+        if self.console.is_terminal:
+            self.status = self.console.status(
+                f"{agent}: starting (loading the agent, opening the database, finding leads)…"
+            )
+            self.status.start()
 
     def __call__(self, event: RunEvent) -> None:
         from salesctl.agents.runner import LeadFinished, RunStarted, Stopping
@@ -535,9 +554,18 @@ class _ProgressReport:
     def _started(self, event: RunStarted) -> None:
         if self.quiet:
             if self.console.is_terminal:
-                self.status = self.console.status(f"{event.agent}: {event.selection}…")
-                self.status.start()
+                working = (
+                    f"{event.agent}: {event.selection}, asking {event.provider}:{event.model}…"
+                )
+                if self.status is None:
+                    self.status = self.console.status(working)
+                    self.status.start()
+                else:
+                    self.status.update(working)
             return
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
         if not self.console.is_terminal:
             self._say(
                 f"{event.agent} · {event.provider}:{event.model} · {event.total} leads pending "
@@ -567,7 +595,7 @@ class _ProgressReport:
         self.task = self.progress.add_task(event.agent, total=event.total or None, tally="")
 
     def _finished(self, event: LeadFinished) -> None:
-        from salesctl.agents.render import usd
+        from salesctl.agents.render import cost_words, usd
 
         outcome = event.outcome
         if outcome.ok:
@@ -576,11 +604,14 @@ class _ProgressReport:
             self.failed += 1
         if outcome.cost_usd is not None:
             self.cost = (self.cost or Decimal(0)) + outcome.cost_usd
+        self.cache_hits += outcome.cache_hits
         if self.quiet:
             return
         tally = f"done {self.done} · failed {self.failed} · {usd(self.cost)}"
+        if self.cache_hits:
+            tally += f" · {self.cache_hits} from cache"
         state = "ok" if outcome.failure is None else f"failed: {outcome.failure.message}"
-        line = f"lead {outcome.lead_id} {state} · {usd(outcome.cost_usd)} · {outcome.latency_ms} ms"
+        line = f"lead {outcome.lead_id} {state} · {cost_words(outcome)} · {outcome.latency_ms} ms"
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=1, tally=tally)
             if not outcome.ok:

@@ -10,26 +10,61 @@ from typer.core import TyperCommand
 
 from salesctl.cli import _runtime
 
-app = typer.Typer(help="Budgets: check spend against daily/monthly limits.", no_args_is_help=True)
+app = typer.Typer(
+    help="Budgets: check spend against daily/monthly limits.\n\n"
+    "Example:\n    salesctl budget check --daily 10 --monthly 250",
+    no_args_is_help=True,
+)
 
 UNKNOWN_EXIT = 3
 
 
-class UnknownOnUsageError(TyperCommand):
-    """Bad flags exit 3 (the check could not be made), as a monitoring plugin reports them,
-    not click's 2."""
+class UsageExitsThree(TyperCommand):
+    """A command whose bad flags exit 3 ("could not be made"), not click's 2, so a script
+    tells them from the command's own outcomes (1 is a finding); one line on stderr."""
 
-    def make_context(self, *args: Any, **kwargs: Any) -> Any:
-        from typer._click.exceptions import UsageError
+    def make_context(self, info_name: Any, args: Any, *rest: Any, **kwargs: Any) -> Any:
+        from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
         try:
-            return super().make_context(*args, **kwargs)
-        except UsageError as exc:
-            exc.exit_code = UNKNOWN_EXIT
+            return super().make_context(info_name, args, *rest, **kwargs)
+        except NoArgsIsHelpError:
             raise
+        except UsageError as exc:
+            raise self.usage_error(exc, "--json" in list(args)) from None
+
+    def usage_error(self, error: Any, json_output: bool) -> Any:
+        from salesctl.cli import OneLineUsageError
+
+        converted = OneLineUsageError(error)
+        converted.exit_code = UNKNOWN_EXIT
+        return converted
 
 
-def _unknown(reason: str, json_output: bool) -> None:
+class UnknownOnUsageError(UsageExitsThree):
+    """Bad flags are UNKNOWN (exit 3) here, as a monitoring plugin reports them, not click's 2,
+    told once in the check's own line on stdout."""
+
+    def usage_error(self, error: Any, json_output: bool) -> Any:
+        return _unknown_usage(error, json_output)
+
+
+def _unknown_usage(error: Any, json_output: bool) -> Any:
+    from typer._click.exceptions import UsageError
+
+    from salesctl.cli import usage_message
+
+    class UnknownUsage(UsageError):
+        one_line = True
+        exit_code = UNKNOWN_EXIT
+
+        def show(self, file: Any = None) -> None:
+            _say_unknown(self.message, json_output)
+
+    return UnknownUsage(usage_message(error), error.ctx)
+
+
+def _say_unknown(reason: str, json_output: bool) -> None:
     from salesctl.cli._console import print_json
     from salesctl.reports.budget import unknown_line
 
@@ -37,7 +72,11 @@ def _unknown(reason: str, json_output: bool) -> None:
         print_json({"severity": "unknown", "error": reason})
     else:
         sys.stdout.write(unknown_line(reason) + "\n")
-    sys.stderr.write(f"error: {reason}\n")
+
+
+def _unknown(reason: str, json_output: bool) -> None:
+    """UNKNOWN, said once: the check's line (or JSON) on stdout, which monitoring reads."""
+    _say_unknown(reason, json_output)
     raise typer.Exit(UNKNOWN_EXIT)
 
 

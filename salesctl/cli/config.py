@@ -7,7 +7,10 @@ import typer
 from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
 
-app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show the effective configuration.\n\nExample:\n    salesctl config show --json",
+    no_args_is_help=True,
+)
 
 
 @app.command("show")

@@ -10,14 +10,15 @@ import typer
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
 from salesctl.cli._state import MAX_ROW_ID
-from salesctl.cli.budget import UnknownOnUsageError
+from salesctl.cli.budget import UsageExitsThree
 from salesctl.cli.maintenance import flush_command
 
 if TYPE_CHECKING:
     from salesctl.reports.filters import CostFilters
 
 app = typer.Typer(
-    help="AI cost reports: totals, agents, leads, providers, cache, daily chart.",
+    help="AI cost reports: totals, agents, leads, providers, cache, daily chart.\n\n"
+    "Example:\n    salesctl costs --since 7d\n    salesctl costs export --format csv > calls.csv",
     invoke_without_command=True,
 )
 
@@ -85,6 +86,9 @@ def costs(
     percentiles: bool = typer.Option(
         False, "--percentiles", help="Add p50/p95 latency and cost per agent (reads detail rows)."
     ),
+    wide: bool = typer.Option(
+        False, "--wide", help="Every column at full width, whatever the terminal's width."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the seed's analytics JSON."),
 ) -> None:
     """What AI calls cost: totals, by agent, lead, provider/model, cache, and a daily chart.
@@ -128,7 +132,13 @@ def costs(
     if json_output:
         print_json(report)
         return
-    out().print(render_cost_report(report))
+    from salesctl.config import get_settings
+    from salesctl.llm.pricing import configured_models
+
+    out().print(
+        render_cost_report(report, models=configured_models(get_settings()), wide=wide),
+        crop=not wide,
+    )
 
 
 @app.command("export")
@@ -232,6 +242,7 @@ def savings(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """What the smart router and the cache saved, against what was actually spent.
@@ -256,7 +267,7 @@ def savings(
     if json_output:
         print_json(report)
         return
-    out().print(render_savings(report))
+    out().print(render_savings(report, wide=wide), crop=not wide)
 
 
 @app.command("outcomes")
@@ -264,6 +275,7 @@ def outcomes(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Unit economics: AI cost per qualified lead, hot lead, meeting-stage deal and won deal.
@@ -285,10 +297,10 @@ def outcomes(
     if json_output:
         print_json(report)
         return
-    out().print(render_outcomes(report))
+    out().print(render_outcomes(report, wide=wide), crop=not wide)
 
 
-@app.command("reconcile", cls=UnknownOnUsageError)
+@app.command("reconcile", cls=UsageExitsThree)
 def reconcile(
     file: str = typer.Argument(..., help="The billed file: generic CSV or a provider export."),
     provider: str | None = typer.Option(None, "--provider", help="Compare this provider only."),
@@ -297,6 +309,7 @@ def reconcile(
     tolerance: str = typer.Option(
         "0.01", "--tolerance", help="Allowed difference per cell: USD (0.01) or 1% of billed."
     ),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print every cell as JSON."),
 ) -> None:
     """Compare tracked costs with a provider's bill, per day x provider x model.
@@ -344,7 +357,7 @@ def reconcile(
     else:
         from salesctl.reports.render import render_reconciliation
 
-        out().print(render_reconciliation(result))
+        out().print(render_reconciliation(result, wide=wide), crop=not wide)
     raise typer.Exit(result.exit_code)
 
 
@@ -377,6 +390,7 @@ def quality(
     since: str | None = _since(),
     until: str | None = _until(),
     agent: list[str] | None = _agent(),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Rated answers against their cost: per agent, tier and model, and per router tier.
@@ -399,7 +413,7 @@ def quality(
     if json_output:
         print_json(report)
         return
-    out().print(render_quality(report))
+    out().print(render_quality(report, wide=wide), crop=not wide)
 
 
 app.command("flush")(flush_command)

@@ -8,7 +8,9 @@ from salesctl.cli import _runtime
 from salesctl.cli._console import out
 
 app = typer.Typer(
-    help="Database schema: upgrade, downgrade, current revision.", no_args_is_help=True
+    help="Database schema: upgrade, downgrade, current revision.\n\n"
+    "Example:\n    salesctl db current\n    salesctl db upgrade",
+    no_args_is_help=True,
 )
 
 
@@ -74,11 +76,14 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision, or `bas
 
 
 @app.command("current")
-def current() -> None:
+def current(
+    json_output: bool = typer.Option(False, "--json", help="Print the revisions as JSON."),
+) -> None:
     """Print the database's schema revision and the one this salesctl expects.
 
     Example:
         salesctl db current
+        salesctl db current --json
     """
     from salesctl.db.session import SCHEMA_HEAD, current_revision
 
@@ -86,5 +91,12 @@ def current() -> None:
         return await current_revision(rt.engine)
 
     revision = _runtime.run(go, check_schema=False)
+    if json_output:
+        from salesctl.cli._console import print_json
+
+        print_json(
+            {"revision": revision, "expected": SCHEMA_HEAD, "up_to_date": revision == SCHEMA_HEAD}
+        )
+        return
     state = "up to date" if revision == SCHEMA_HEAD else "needs `salesctl db upgrade`"
     out().print(f"{revision or '(none)'} (expected {SCHEMA_HEAD}: {state})")

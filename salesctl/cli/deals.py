@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from salesctl.crm.records import DealMove, DealRecord, Pipeline
 
 app = typer.Typer(
-    help="Deals: open one on a lead, list the pipeline, move a deal between stages.",
+    help="Deals: open one on a lead, list the pipeline, move a deal between stages.\n\n"
+    "Example:\n    salesctl deals add --lead 1 --name 'Annual plan' --amount 48000\n"
+    "    salesctl deals list",
     no_args_is_help=True,
 )
 
@@ -92,6 +94,7 @@ def list_deals(
     lead_id: int | None = typer.Option(
         None, "--lead", help="Only this lead's deals.", min=1, max=MAX_ROW_ID
     ),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List deals in pipeline order, with the count and total amount per stage.
@@ -114,7 +117,7 @@ def list_deals(
     if json_output:
         print_json(pipeline)
         return
-    out().print(render.pipeline_view(pipeline))
+    out().print(render.pipeline_view(pipeline, wide=wide), crop=not wide)
 
 
 @app.command("move")

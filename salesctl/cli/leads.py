@@ -15,7 +15,11 @@ from salesctl.cli._state import MAX_ROW_ID
 if TYPE_CHECKING:
     from salesctl.crm.records import LeadRecord
 
-app = typer.Typer(help="Leads: add one, import a CSV, list, show, delete.", no_args_is_help=True)
+app = typer.Typer(
+    help="Leads: add one, import a CSV, list, show, delete.\n\n"
+    "Example:\n    salesctl leads import leads.csv\n    salesctl leads list --tier hot",
+    no_args_is_help=True,
+)
 
 STATUSES = ("new", "working", "qualified", "disqualified", "customer")
 TIERS = ("hot", "warm", "cold")
@@ -168,6 +172,7 @@ def list_leads(
         autocompletion=_complete(SORTS),
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many leads."),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List leads, best qualification score first.
@@ -209,7 +214,7 @@ def list_leads(
             "or import a CSV with `salesctl leads import FILE.csv`."
         )
     else:
-        out().print(render.leads_table(leads))
+        out().print(render.leads_table(leads, wide=wide), crop=not wide)
 
 
 @app.command("show")

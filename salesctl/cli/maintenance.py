@@ -1,4 +1,7 @@
-"""`salesctl costs flush` and `salesctl maintenance flush|redact-existing`."""
+"""`salesctl costs flush` and `salesctl maintenance redact-existing`.
+
+`maintenance flush` is kept, hidden, as an alias of `costs flush` for scripts that use it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
 
 app = typer.Typer(
-    help="Keep the tracking record whole and private: replay the spool, redact old text.",
+    help="Keep the tracking record private: redact text stored before.\n\n"
+    "Example:\n    salesctl maintenance redact-existing --mode redacted",
     no_args_is_help=True,
 )
 
@@ -88,7 +92,7 @@ def _read_import(name: str) -> str:
         raise InvalidInput(f"cannot read --import {name}: {exc.strerror or exc}") from exc
 
 
-app.command("flush")(flush_command)
+app.command("flush", hidden=True)(flush_command)
 
 
 @app.command("redact-existing")

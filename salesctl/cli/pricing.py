@@ -11,11 +11,16 @@ from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
     from rich.table import Table
 
     from salesctl.llm.pricing import ModelPrices, PriceList
 
-app = typer.Typer(help="Show LLM prices in force and where they came from.", no_args_is_help=True)
+app = typer.Typer(
+    help="Show LLM prices in force and where they came from.\n\n"
+    "Example:\n    salesctl pricing list\n    salesctl pricing show claude:claude-sonnet-4-5",
+    no_args_is_help=True,
+)
 
 
 @app.command("list")
@@ -29,6 +34,7 @@ def list_prices(
         help="Also the model ids providers served for them in the latest tracked calls "
         "(reads the database).",
     ),
+    wide: bool = typer.Option(False, "--wide", help="Every column, whatever the width."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the per-million-token prices calls to the configured models are charged at.
@@ -55,14 +61,18 @@ def list_prices(
     if json_output:
         print_json(prices)
         return
-    out().print(_price_table(prices))
+    out().print(_price_table(prices, wide=wide), crop=not wide)
 
 
 @app.command("show")
 def show(
-    provider: str = typer.Argument(..., help="cerebras, claude, gemini, openrouter or openai."),
-    model: str = typer.Argument(
-        ..., help="The model id: as configured, or as the provider served it."
+    provider: str = typer.Argument(
+        ...,
+        help="cerebras, claude, gemini, openrouter or openai; or provider:model as "
+        "`pricing list` prints it.",
+    ),
+    model: str | None = typer.Argument(
+        None, help="The model id: as configured, or as the provider served it."
     ),
     configured: str | None = typer.Option(
         None, "--configured", help="The model id the call asked for, when MODEL is a served one."
@@ -74,13 +84,22 @@ def show(
 
     Example:
         salesctl pricing show claude claude-3-haiku-20240307
+        salesctl pricing show claude:claude-sonnet-4-5
         salesctl pricing show claude claude-sonnet-4-5-20250929
         salesctl pricing show openrouter deepseek/deepseek-chat --json
     """
     from salesctl.config import get_settings
+    from salesctl.errors import InvalidInput
     from salesctl.llm.pricing import show_prices
 
     with _runtime.user_errors():
+        if model is None:
+            provider, _, model = provider.partition(":")
+            if not model:
+                raise InvalidInput(
+                    f"which model of {provider!r}? e.g. `salesctl pricing show "
+                    f"{provider} MODEL` or `salesctl pricing show {provider}:MODEL`"
+                )
         prices = show_prices(get_settings(), provider, model, configured=configured)
     if json_output:
         print_json(prices)
@@ -100,41 +119,44 @@ def _per_mtok(value: Decimal | None) -> str:
     return "—" if value is None else f"{_money(value)} per million tokens"
 
 
-def _price_table(prices: PriceList) -> Table:
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
+def _price_table(prices: PriceList, *, wide: bool = False) -> RenderableType:
     from salesctl.llm.pricing import ModelPrices
+    from salesctl.tables import Column, FitTable
 
-    table = Table(
-        title=f"Prices in force at {prices.at:%Y-%m-%d %H:%M} UTC, USD per million tokens",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("provider:model", overflow="fold")
-    for name in ("input", "output", "cache rd", "cache wr"):
-        table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("source", overflow="fold")
+    rows = []
     for entry in prices.entries:
-        # Model ids are text, never Rich markup.
-        name = Text(
+        name = (
             f"  served as {entry.model}"
             if entry.configured_model
             else f"{entry.provider}:{entry.model}"
         )
         if isinstance(entry, ModelPrices):
-            table.add_row(
-                name,
-                _number(entry.input_per_mtok),
-                _number(entry.output_per_mtok),
-                _number(entry.cache_read_per_mtok),
-                _number(entry.cache_write_per_mtok),
-                entry.source,
+            rows.append(
+                [
+                    name,
+                    _number(entry.input_per_mtok),
+                    _number(entry.output_per_mtok),
+                    _number(entry.cache_read_per_mtok),
+                    _number(entry.cache_write_per_mtok),
+                    entry.source,
+                ]
             )
         else:
-            table.add_row(name, "—", "—", "—", "—", "unknown")
-    return table
+            rows.append([name, "—", "—", "—", "—", "unknown"])
+    return FitTable(
+        [
+            Column("provider:model", keep=9),
+            Column("input", right=True, keep=8),
+            Column("output", right=True, keep=7),
+            Column("cache rd", right=True, keep=4),
+            Column("cache wr", right=True, keep=3),
+            Column("source", keep=5, wrap=True),
+        ],
+        rows,
+        title=f"Prices in force at {prices.at:%Y-%m-%d %H:%M} UTC, USD per million tokens",
+        wide=wide,
+        more="--wide",
+    )
 
 
 def _price_panel(prices: ModelPrices) -> Table:

@@ -11,7 +11,8 @@ from salesctl.cli._console import out, print_json
 from salesctl.errors import InvalidInput
 
 app = typer.Typer(
-    help="Inspect, evaluate and retrain the smart router (no LLM is called).",
+    help="Inspect, evaluate and retrain the smart router (no LLM is called).\n\n"
+    'Example:\n    salesctl router explain "Show me top 3 leads"',
     no_args_is_help=True,
 )
 

@@ -272,10 +272,9 @@ def parse_leads_csv(path: Path, mappings: Sequence[str] = ()) -> ParsedFile:
     text = read_text(path)
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     # strict: an unterminated or misplaced quote is an error, not text running to the end.
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True
-    )
-    records = _records(reader, path)
+    delimiter = _delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records = _records(reader, path, text, delimiter)
     try:
         _, headers = next(records)
     except StopIteration:
@@ -314,7 +313,7 @@ def parse_leads_csv(path: Path, mappings: Sequence[str] = ()) -> ParsedFile:
     return ParsedFile(plan=plan, rows=rows, invalid=invalid, rows_read=rows_read)
 
 
-def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
+def _records(reader: Any, path: Path, text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(first line, cells) of each non-blank record; a quoted field may span lines."""
     last_line = 0
     try:
@@ -324,7 +323,54 @@ def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
             if any(c.strip() for c in cells):
                 yield start, cells
     except csv.Error as exc:
-        raise InvalidInput(f"{path} line {last_line + 1}: {exc}") from None
+        raise InvalidInput(_quote_problem(path, text, delimiter, last_line + 1, exc)) from None
+
+
+def _quote_problem(path: Path, text: str, delimiter: str, start: int, exc: csv.Error) -> str:
+    """`FILE line 3, column 3 (notes): a quote opened here is never closed`: where a record
+    the csv module refused goes wrong, found by reading it again quote by quote."""
+    lines = text.splitlines(keepends=True)
+    record = "".join(lines[start - 1 :])
+    line, column, quoted, opened = start, 1, False, (start, 1)
+    i = 0
+    while i < len(record):
+        char = record[i]
+        if quoted:
+            if char == '"' and record[i + 1 : i + 2] == '"':
+                i += 1
+            elif char == '"':
+                quoted = False
+                after = record[i + 1 : i + 2]
+                if after not in ("", delimiter, "\r", "\n"):
+                    return _where(path, text, delimiter, line, column) + (
+                        f": a closing quote is followed by {after!r} (quote the whole value, "
+                        'and double any quote inside it: "say ""hi""")'
+                    )
+        elif char == '"' and (i == 0 or record[i - 1] in (delimiter, "\n", "\r")):
+            quoted, opened = True, (line, column)
+        elif char == delimiter:
+            column += 1
+        elif char == "\n":
+            break
+        if char == "\n":
+            line += 1
+        i += 1
+    if quoted:
+        return _where(path, text, delimiter, *opened) + (
+            ": a quote opened here is never closed (close it, or double a quote inside a value)"
+        )
+    return f"{path} line {start}: {exc}"
+
+
+def _where(path: Path, text: str, delimiter: str, line: int, column: int) -> str:
+    """`FILE line 3, column 3 (notes)`: the column named by the header when it can be read."""
+    header = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    try:
+        names = next(csv.reader([header], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        names = []
+    name = f" ({names[column - 1].strip()})" if 0 < column <= len(names) else ""
+    return f"{path} line {line}, column {column}{name}"
 
 
 def _values(cells: list[str], plan: ColumnPlan) -> dict[str, str | None]:

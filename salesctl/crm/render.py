@@ -4,35 +4,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from salesctl.crm.records import DealMove, DealRecord, LeadCost, LeadDetail, LeadRecord, Pipeline
+from salesctl.money import usd
 
 if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
-    from rich.table import Table
+    from rich.console import RenderableType
 
     from salesctl.crm.csv_import import ImportReport
+    from salesctl.tables import FitTable
 
 DASH = "—"
 _MAX_PRINTED_PROBLEMS = 20
 _MAX_LISTED_LINES = 10
 
 
-def usd(amount: Decimal | None) -> str:
-    """Exact dollars with every digit the value has (costs can be fractions of a cent)."""
-    if amount is None:
-        return DASH
-    whole, _, fraction = format(amount.normalize(), "f").partition(".")
-    return f"${whole}.{fraction.ljust(2, '0')}"
-
-
 def money(amount: Decimal | None) -> str:
-    """A deal amount: dollars and cents with thousands separators."""
-    return DASH if amount is None else f"${amount:,.2f}"
+    """A deal amount, by the one rule for money (`salesctl.money`)."""
+    return usd(amount)
 
 
 def when(moment: datetime | None, tz: tzinfo = UTC) -> str:
@@ -57,32 +49,8 @@ def _text(value: object) -> str:
     return DASH if value is None or value == "" else str(value)
 
 
-@dataclass(frozen=True)
-class _Column:
-    header: str
-    cap: int  # widest it gets; longer values end in "…"
-    right: bool = False
-
-
-# Display order; _DROP_ORDER says which go first when the terminal is too narrow for all.
-_LEAD_COLUMNS = (
-    _Column("ID", 8, right=True),
-    _Column("Company", 30),
-    _Column("Contact", 22),
-    _Column("Title", 22),
-    _Column("Industry", 18),
-    _Column("Employees", 9, right=True),
-    _Column("Region", 16),
-    _Column("Status", 12),
-    _Column("Score", 5, right=True),
-    _Column("Tier", 4),
-)
-_DROP_ORDER = ("Region", "Industry", "Employees", "Title", "Contact", "Status")
-_GUTTER = 3  # padding either side of a cell plus the separator
-
-
-def _lead_cells(lead: LeadRecord) -> tuple[str, ...]:
-    return (
+def _lead_cells(lead: LeadRecord) -> list[str]:
+    return [
         str(lead.id),
         lead.company_name,
         _text(lead.contact_name),
@@ -93,53 +61,27 @@ def _lead_cells(lead: LeadRecord) -> tuple[str, ...]:
         lead.status,
         _text(lead.qualification_score),
         _text(lead.qualification_tier),
-    )
+    ]
 
 
-class LeadsTable:
+def leads_table(leads: Sequence[LeadRecord], *, wide: bool = False) -> FitTable:
     """The `leads list` table, one line per lead: columns that do not fit the terminal are
     left out (region first, then industry, …) rather than squeezed into unreadable slivers."""
+    from salesctl.tables import Column, FitTable
 
-    def __init__(self, leads: Sequence[LeadRecord]):
-        self.rows = [_lead_cells(lead) for lead in leads]
-
-    def widths(self, max_width: int) -> dict[str, int]:
-        """Width per shown column, for a terminal `max_width` wide."""
-        natural = {
-            column.header: min(
-                column.cap, max(len(column.header), *(len(row[i]) for row in self.rows))
-            )
-            for i, column in enumerate(_LEAD_COLUMNS)
-        }
-        dropped = list(_DROP_ORDER)
-        while dropped and sum(natural.values()) + _GUTTER * len(natural) > max_width:
-            del natural[dropped.pop(0)]
-        return natural
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from rich import box
-        from rich.table import Table
-
-        widths = self.widths(options.max_width)
-        table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-        shown = [i for i, column in enumerate(_LEAD_COLUMNS) if column.header in widths]
-        for i in shown:
-            column = _LEAD_COLUMNS[i]
-            table.add_column(
-                column.header,
-                justify="right" if column.right else "left",
-                no_wrap=True,
-                overflow="ellipsis",
-                max_width=widths[column.header],
-            )
-        for row in self.rows:
-            table.add_row(*(row[i] for i in shown))
-        yield table
-
-
-def leads_table(leads: Sequence[LeadRecord]) -> LeadsTable:
-    """The `leads list` table: who, where, how big, and how qualified."""
-    return LeadsTable(leads)
+    columns = [
+        Column("ID", right=True, keep=20),
+        Column("Company", keep=19, squeeze=16),
+        Column("Contact", keep=14, squeeze=12),
+        Column("Title", keep=10, squeeze=12),
+        Column("Industry", keep=8, squeeze=10),
+        Column("Employees", right=True, keep=9),
+        Column("Region", keep=7, squeeze=10),
+        Column("Status", keep=15),
+        Column("Score", right=True, keep=18),
+        Column("Tier", keep=17),
+    ]
+    return FitTable(columns, [_lead_cells(lead) for lead in leads], wide=wide, more="--wide")
 
 
 def cost_line(cost: LeadCost) -> str:
@@ -224,19 +166,22 @@ def lead_panel(lead: LeadDetail, tz: tzinfo = UTC) -> RenderableType:
     return Group(*parts)
 
 
-def _deal_rows(deals: Sequence[DealRecord], *, with_company: bool = True) -> Table:
-    from rich import box
-    from rich.table import Table
+def _deal_rows(
+    deals: Sequence[DealRecord], *, with_company: bool = True, wide: bool = False
+) -> FitTable:
+    from salesctl.tables import Column, FitTable
 
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("ID", justify="right")
+    columns = [Column("ID", right=True, keep=20)]
     if with_company:
-        table.add_column("Company", overflow="fold")
-    table.add_column("Deal", overflow="fold")
-    table.add_column("Stage")
-    table.add_column("Amount", justify="right")
-    table.add_column("Close date")
-    table.add_column("Next step", overflow="fold")
+        columns.append(Column("Company", keep=15, squeeze=12))
+    columns += [
+        Column("Deal", keep=12, wrap=True),
+        Column("Stage", keep=18),
+        Column("Amount", right=True, keep=19),
+        Column("Close date", keep=8),
+        Column("Next step", keep=11, wrap=True),
+    ]
+    rows = []
     for deal in deals:
         cells = [str(deal.id)]
         if with_company:
@@ -248,27 +193,24 @@ def _deal_rows(deals: Sequence[DealRecord], *, with_company: bool = True) -> Tab
             _text(deal.close_date),
             _text(deal.next_step),
         ]
-        table.add_row(*cells)
-    return table
+        rows.append(cells)
+    return FitTable(columns, rows, wide=wide, more="--wide" if with_company else None)
 
 
-def pipeline_view(pipeline: Pipeline) -> RenderableType:
+def pipeline_view(pipeline: Pipeline, *, wide: bool = False) -> RenderableType:
     """The `deals list` view: the deals, then the count and total per stage."""
-    from rich import box
     from rich.console import Group
-    from rich.table import Table
 
-    totals = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    totals.add_column("Stage")
-    totals.add_column("Deals", justify="right")
-    totals.add_column("Total", justify="right")
-    for stage in pipeline.by_stage:
-        totals.add_row(stage.stage, str(stage.deals), money(stage.total_amount))
-    totals.add_section()
-    totals.add_row("all", str(len(pipeline.deals)), money(pipeline.total_amount), style="bold")
+    from salesctl.tables import Column, FitTable
+
     if not pipeline.deals:
         return Group("No deals yet: open one with `salesctl deals add --lead ID --name NAME`.")
-    return Group(_deal_rows(pipeline.deals), "", totals)
+    totals = FitTable(
+        [Column("Stage", keep=3), Column("Deals", right=True, keep=2), Column("Total", right=True)],
+        [[stage.stage, str(stage.deals), money(stage.total_amount)] for stage in pipeline.by_stage],
+        footer=["all", str(len(pipeline.deals)), money(pipeline.total_amount)],
+    )
+    return Group(_deal_rows(pipeline.deals, wide=wide), "", totals)
 
 
 def deal_line(deal: DealRecord) -> str:

@@ -123,7 +123,9 @@ async def current_revision(engine: AsyncEngine) -> str | None:
                 return None
             return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
     except (OperationalError, ProgrammingError, DBAPIError, OSError) as exc:
-        raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from exc
+        raise DatabaseError(
+            f"database unreachable at {database_location(engine)}: {describe_db_error(exc)}"
+        ) from exc
     except TypeError as exc:
         # asyncpg rejects unknown URL query options as unexpected connect() arguments.
         raise DatabaseError(f"DATABASE_URL has an option the driver does not take: {exc}") from exc
@@ -153,6 +155,17 @@ def _is_known_revision(revision: str) -> bool:
 
     scripts = ScriptDirectory.from_config(alembic_config())
     return any(script.revision == revision for script in scripts.walk_revisions())
+
+
+def database_location(engine: AsyncEngine) -> str:
+    """Where the database is, for messages: `db.example.com:5432/salesctl` or the SQLite
+    file (never the password)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return str(url.database or ":memory:")
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"{host}{port}/{url.database or ''}"
 
 
 def describe_db_error(exc: BaseException) -> str:

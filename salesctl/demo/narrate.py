@@ -16,7 +16,7 @@ ANSWER_PREVIEW = 90
 
 OFFLINE_COMMANDS = (
     ("salesctl leads list", "the leads, best score first"),
-    ("salesctl leads show 1", "one lead with its qualification, enrichment and AI spend"),
+    ("salesctl leads show 1", "a lead: score, enrichment, AI spend"),
     ("salesctl deals list", "the pipeline"),
     ("salesctl costs --by day", "the cost report"),
     ("salesctl budget check --daily 1", "the budget check"),
@@ -76,14 +76,15 @@ class RichNarrator:
             model = f"{answer.get('provider', '?')}:{answer.get('model', '?')}"
             tools = answer.get("tools_called") or []
             looked_up = f" · looked up {', '.join(tools)}" if tools else ""
-            calls = answer.get("llm_calls", "?")
+            calls = answer.get("llm_calls", 0)
+            calls_text = f"{calls} call" + ("" if calls == 1 else "s")
             text = " ".join(str(answer.get("text", "")).split())
             if len(text) > ANSWER_PREVIEW:
                 text = text[: ANSWER_PREVIEW - 1] + "…"
             self.console.print(f"     [bold]?[/] {_escape(question)}", highlight=False)
             self.console.print(
                 f"       {answer.get('complexity', '?')} → [magenta]{_escape(model)}[/]"
-                f"{_escape(looked_up)} · {calls} LLM call(s) · {_money(answer.get('cost_usd'))}",
+                f"{_escape(looked_up)} · {calls_text} · {_money(answer.get('cost_usd'))}",
                 highlight=False,
             )
             self.console.print(f"       {text}", style="dim", highlight=False, markup=False)
@@ -137,7 +138,7 @@ class RichNarrator:
             "it again on the same port and the environment above still points at it:",
             highlight=False,
         )
-        c.print(f"  python -m salesctl.llm.simulator --port {port} &", style="green")
+        c.print(f"  salesctl simulator --port {port} &", style="green")
         c.print(f"Remove the workspace when you are done:  rm -r {workspace.root}", highlight=False)
 
 
@@ -151,9 +152,9 @@ def _command_name(step: Step) -> tuple[str, ...]:
 
 
 def _money(value: Any) -> str:
-    if value is None:
-        return "cost unknown"
-    return f"${Decimal(str(value)).normalize():f}"
+    from salesctl.money import usd
+
+    return usd(None if value is None else Decimal(str(value)), unknown="cost unknown")
 
 
 def _escape(text: str) -> str:

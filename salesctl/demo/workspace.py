@@ -69,6 +69,15 @@ class Workspace:
         return lines
 
 
+def simulator_environment(url: str) -> dict[str, str]:
+    """What points salesctl (and the SDKs) at a provider simulator serving at `url`: each
+    provider's base URL and a dummy key (the simulator accepts any non-empty key)."""
+    from salesctl.llm.simulator.server import ENV_VARS, PREFIXES
+
+    urls = {var: url.rstrip("/") + PREFIXES[provider] for provider, var in ENV_VARS.items()}
+    return {**DEMO_KEYS, **urls}
+
+
 def create_workspace(
     provider_urls: Mapping[str, str],
     *,

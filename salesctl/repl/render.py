@@ -7,25 +7,18 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from salesctl.money import usd
+
 if TYPE_CHECKING:
     from salesctl.agents.chat.conversation import RunSummary, TurnResult
     from salesctl.agents.chat.sessions import SessionUsage
     from salesctl.llm.router import RoutingDecision
     from salesctl.llm.types import Message, ToolCall
 
-_CENT_BILLIONTH = Decimal("0.00000001")
-
 
 def format_cost(cost: Decimal | None) -> str:
-    """`$0.00008125`: exact to the hundred-millionth of a dollar; unknown is "—", never $0."""
-    if cost is None:
-        return "—"
-    if cost == 0:
-        return "$0"
-    rounded = cost.quantize(_CENT_BILLIONTH)
-    if rounded == 0:
-        return "<$0.00000001"
-    return "$" + format(rounded.normalize(), "f")
+    """Money by the one rule (`salesctl.money`); unknown is "—", never $0."""
+    return usd(cost)
 
 
 def format_latency(ms: int) -> str:
@@ -51,19 +44,35 @@ def footer(turn: TurnResult) -> str:
     ]
     if len(turn.calls) > 1:
         parts.append(f"{len(turn.calls)} calls")
+    hits = [c for c in turn.calls if c.cache_hit]
+    if hits:
+        saved = sum((c.saved_usd or Decimal(0) for c in hits), Decimal(0))
+        share = "all" if len(hits) == len(turn.calls) else f"{len(hits)} of {len(turn.calls)}"
+        parts.append(f"{share} from cache (saved {format_cost(saved)})")
     if any(c.simulated for c in turn.calls):
         parts.append("simulated")
     return " · ".join(parts)
 
 
-def summary_lines(summary: RunSummary, agent: str) -> list[str]:
-    """The goodbye: turns, cost and models of this run, and how to resume."""
-    turns = f"{summary.turns} turn{'s' * (summary.turns != 1)}"
-    return [
-        f"Session {summary.session_id}: {turns} · {format_cost(summary.cost_usd)} · "
-        f"models: {format_models(summary.models)}",
-        f"Resume with: salesctl chat {agent} --session {summary.session_id}",
-    ]
+def summary_lines(summaries: Sequence[RunSummary] | RunSummary, agent: str) -> list[str]:
+    """The goodbye: each session this run used, with its own turns, cost and models, and how
+    to resume the last one that has turns (after a `/reset` with no question, the one before)."""
+    if not isinstance(summaries, Sequence):
+        summaries = [summaries]
+    lines = []
+    for summary in summaries:
+        if not summary.turns and len(summaries) > 1:
+            if summary is summaries[-1]:
+                lines.append(f"Session {summary.session_id}: no questions yet")
+            continue
+        turns = f"{summary.turns} turn{'s' * (summary.turns != 1)}"
+        lines.append(
+            f"Session {summary.session_id}: {turns} · {format_cost(summary.cost_usd)} · "
+            f"models: {format_models(summary.models)}"
+        )
+    resumable = [s for s in summaries if s.turns] or list(summaries[-1:])
+    lines.append(f"Resume with: salesctl chat {agent} --session {resumable[-1].session_id}")
+    return lines
 
 
 def not_stored_line(turns: int) -> str:

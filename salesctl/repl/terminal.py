@@ -234,6 +234,6 @@ async def run_repl(
                 break
             continue
         await answer_with_cancel(conversation, text, console)
-    for line in render.summary_lines(conversation.summary(), spec.name):
+    for line in render.summary_lines(conversation.summaries(), spec.name):
         console.print(line, highlight=False, markup=False)
     return 0

@@ -50,6 +50,16 @@ GroupBy = Literal["day", "week", "month", "user"]
 
 
 @dataclass(frozen=True, slots=True)
+class ModelShare:
+    """One model's part of an agent's calls (a router agent has several)."""
+
+    provider: str
+    model: str
+    total_requests: int
+    total_cost_usd: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
 class AgentCost:
     agent_type: str
     agent_mode: str | None
@@ -65,6 +75,8 @@ class AgentCost:
     success_rate: float | None = None
     estimated_requests: int = 0
     estimated_cost_usd: Decimal = Decimal(0)
+    models: list[ModelShare] = field(default_factory=list)
+    """Every model the agent's calls went to, most spent first (an extra to the seed's keys)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +354,11 @@ def _by_agent(groups: list[tuple[tuple[Any, ...], Sums]]) -> list[AgentCost]:
     for (agent_type, agent_mode), rows in per_agent.items():
         sums = total([s for _, s in rows])
         by_model: dict[tuple[str, str], int] = defaultdict(int)
+        model_sums: dict[tuple[str, str], Sums] = defaultdict(Sums)
         failed = ok = hits = 0
         for key, s in rows:
             by_model[(key[2], key[3])] += s.requests
+            model_sums[(key[2], key[3])].add(s)
             failed += s.requests if key[4] == "error" else 0
             ok += s.requests if key[4] == "ok" else 0
             hits += s.requests if key[5] else 0
@@ -365,6 +379,18 @@ def _by_agent(groups: list[tuple[tuple[Any, ...], Sums]]) -> list[AgentCost]:
                 success_rate=round(ok / sums.requests, 4) if sums.requests else None,
                 estimated_requests=sums.estimated_requests,
                 estimated_cost_usd=_money_or_zero(sums.estimated_cost_usd),
+                models=sorted(
+                    (
+                        ModelShare(p, m, ms.requests, ms.known_cost)
+                        for (p, m), ms in model_sums.items()
+                    ),
+                    key=lambda share: (
+                        -(share.total_cost_usd or 0),
+                        -share.total_requests,
+                        share.provider,
+                        share.model,
+                    ),
+                ),
             )
         )
     agents.sort(key=lambda a: (-(a.total_cost_usd or 0), -a.total_requests, a.agent_type))

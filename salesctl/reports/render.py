@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from salesctl.money import usd
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.table import Table
 
     from salesctl.reports.budget import BudgetCheck
-    from salesctl.reports.costs import CostReport, TimePoint
+    from salesctl.reports.costs import AgentCost, CacheStats, CostReport, TimePoint
     from salesctl.reports.outcomes import OutcomeReport, OutcomeRow
     from salesctl.reports.quality import QualityReport
     from salesctl.reports.reconcile import Reconciliation
     from salesctl.reports.savings import SavingsReport
 
 BAR_WIDTH = 40
+MIN_BAR_WIDTH = 10
 EIGHTHS = " ▏▎▍▌▋▊▉"
+MODES = {"passthrough": "pass", "smart_router": "router"}
+"""Agent modes as the tables abbreviate them."""
 
-
-def usd(value: Decimal | None, *, unknown: str = "—") -> str:
-    """Money with enough digits for sub-cent costs: $1,234.56, $1.2345, $0.000075."""
-    if value is None:
-        return unknown
-    if value == 0:
-        return "$0.00"
-    sign = "-" if value < 0 else ""
-    magnitude = abs(value)
-    if magnitude >= 100:
-        text = f"{magnitude:,.2f}"
-    elif magnitude >= 1:
-        cents = magnitude == magnitude.quantize(Decimal("0.01"))
-        text = f"{magnitude:,.2f}" if cents else f"{magnitude:,.4f}"
-    else:
-        exponent = magnitude.adjusted() - 5  # six significant digits
-        text = format(magnitude.quantize(Decimal(1).scaleb(exponent)).normalize(), "f")
-        if len(text.partition(".")[2]) < 2:
-            text = f"{magnitude:.2f}"
-    return f"{sign}${text}"
+UNPRICED_MARK = "*"
+ESTIMATED_MARK = "~"
 
 
 def count(value: int) -> str:
@@ -49,6 +36,10 @@ def count(value: int) -> str:
 
 def pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{round(part / whole * 100)}%" if whole else "—"
 
 
 def _ms(value: float | int | None) -> str:
@@ -63,20 +54,108 @@ def _when(value: datetime | None, zone_name: str) -> str:
     return value.astimezone(load_zone(zone_name)).strftime("%Y-%m-%d %H:%M")
 
 
-def _table(
-    title: str, *columns: str, right: Sequence[str] = (), nowrap: Sequence[str] = ()
-) -> Table:
-    from rich.table import Table
+def _plural(n: int, word: str) -> str:
+    return f"{count(n)} {word}" + ("" if n == 1 else "s")
 
-    table = Table(title=title, title_justify="left", header_style="bold", show_edge=False)
-    for column in columns:
-        table.add_column(
-            column,
-            justify="right" if column in right else "left",
-            no_wrap=column in nowrap,
-            overflow="ellipsis" if column in nowrap else "fold",
+
+class Legend:
+    """Marks on amounts that leave out or estimate calls, explained in words once, below."""
+
+    def __init__(self) -> None:
+        self.unpriced = False
+        self.estimated = False
+
+    def cost(self, amount: Decimal | None, row: Any = None) -> str:
+        """`$0.0049`, `$0.0049*` (leaves out unpriced calls), `~$0.0049` (some estimated)."""
+        unpriced = getattr(row, "unpriced_requests", 0) or 0
+        estimated = getattr(row, "estimated_requests", 0) or 0
+        text = usd(amount)
+        if estimated:
+            self.estimated = True
+            text = ESTIMATED_MARK + text
+        if unpriced and amount is not None:
+            self.unpriced = True
+            text += UNPRICED_MARK
+        return text
+
+    def lines(self, unpriced_total: int, estimated_total: int) -> list[str]:
+        lines = []
+        if self.unpriced or unpriced_total:
+            lines.append(
+                f"{UNPRICED_MARK} leaves out unpriced calls: {_plural(unpriced_total, 'call')} "
+                "had no known price, so their cost is in no sum (a cost shown as — had no "
+                "priced call at all)."
+            )
+        if self.estimated or estimated_total:
+            lines.append(
+                f"{ESTIMATED_MARK} includes estimated costs: {_plural(estimated_total, 'call')} "
+                "priced from estimated token counts (the provider reported no usage)."
+            )
+        return lines
+
+
+class ModelNames:
+    """Models by the id you configured; what the provider served instead is said once.
+
+    `claude-sonnet-4-5` is served as `claude-sonnet-4-5-20250929`: tables show the short,
+    configured id and a note names the served one (`--wide` tables show served ids).
+    """
+
+    def __init__(
+        self,
+        configured: Iterable[tuple[str, str]],
+        served: Iterable[tuple[str, str]],
+        *,
+        wide: bool = False,
+    ) -> None:
+        configured = list(configured)
+        candidates: dict[tuple[str, str], str] = {}
+        for provider, model in dict.fromkeys(served):
+            if wide or (provider, model) in configured:
+                continue
+            prefixes = [c for p, c in configured if p == provider and model.startswith(c + "-")]
+            if prefixes:
+                candidates[(provider, model)] = max(prefixes, key=len)
+        short = list(candidates.values())
+        self.aliases = {key: name for key, name in candidates.items() if short.count(name) == 1}
+
+    def name(self, provider: str | None, model: str | None) -> str:
+        if provider is None or model is None:
+            return "—"
+        return self.aliases.get((provider, model), model)
+
+    def note(self) -> str | None:
+        if not self.aliases:
+            return None
+        served = ", ".join(
+            f"{name} as {model}" for (_, model), name in sorted(self.aliases.items())
         )
-    return table
+        return f"Models are named as configured; the providers served {served}."
+
+
+def _model_mix(agent: AgentCost, names: ModelNames) -> str:
+    """One line per model the agent used, with its share of the cost (of calls if free)."""
+    from salesctl.reports.costs import ModelShare
+
+    shares = agent.models or [
+        ModelShare(
+            agent.primary_provider or "—",
+            agent.primary_model or "—",
+            agent.total_requests,
+            agent.total_cost_usd,
+        )
+    ]
+    if len(shares) == 1:
+        return names.name(shares[0].provider, shares[0].model)
+    spent = sum((s.total_cost_usd or Decimal(0) for s in shares), Decimal(0))
+    lines = []
+    for share in shares:
+        if spent:
+            part = _share(float(share.total_cost_usd or 0), float(spent))
+        else:
+            part = _share(share.total_requests, agent.total_requests) + " of calls"
+        lines.append(f"{names.name(share.provider, share.model)} {part}")
+    return "\n".join(lines)
 
 
 def bar(value: Decimal, peak: Decimal, width: int = BAR_WIDTH) -> str:
@@ -87,40 +166,173 @@ def bar(value: Decimal, peak: Decimal, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + (EIGHTHS[eighths % 8].strip())
 
 
-def daily_chart(points: Sequence[TimePoint], granularity: str, zone_name: str) -> Table:
+class DailyChart:
+    """Cost per day (week, month) as bars; a run of periods without calls is one line."""
+
+    def __init__(
+        self, points: Sequence[TimePoint], granularity: str, zone_name: str, legend: Legend
+    ) -> None:
+        self.points = list(points)
+        self.granularity = granularity
+        self.zone_name = zone_name
+        self.legend = legend
+
+    def rows(self) -> list[tuple[str, Decimal | None, str, str] | str]:
+        """(date, cost, cost text, calls text) per period shown, or a collapsed run's line."""
+        rows: list[tuple[str, Decimal | None, str, str] | str] = []
+        empty: list[TimePoint] = []
+
+        def flush() -> None:
+            if len(empty) > 1:
+                rows.append(f"… {len(empty)} {self.granularity}s with no spend")
+            else:
+                rows.extend((p.date, None, "", "0 calls") for p in empty)
+            empty.clear()
+
+        for point in self.points:
+            if point.total_requests == 0:
+                empty.append(point)
+                continue
+            flush()
+            rows.append(
+                (
+                    point.date,
+                    point.total_cost_usd,
+                    self.legend.cost(point.total_cost_usd, point),
+                    _plural(point.total_requests, "call"),
+                )
+            )
+        flush()
+        return rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.text import Text
+
+        rows = self.rows()
+        label = {"day": "Daily", "week": "Weekly", "month": "Monthly"}.get(self.granularity)
+        yield Text(
+            f"{label or 'Daily'} cost ({self.granularity}s cut in {self.zone_name})", style="bold"
+        )
+        full = [row for row in rows if not isinstance(row, str)]
+        peak = max((r[1] or Decimal(0) for r in full), default=Decimal(0))
+        cost_width = max((len(r[2]) for r in full), default=0)
+        calls_width = max((len(r[3]) for r in full), default=0)
+        room = options.max_width - 10 - cost_width - calls_width - 3 * 2 - 1
+        width = max(MIN_BAR_WIDTH, min(BAR_WIDTH, room))
+        for row in rows:
+            if isinstance(row, str):
+                yield Text(f" {'':10}  {row}", style="dim")
+                continue
+            day, cost, cost_text, calls = row
+            line = Text(f" {day}  ")
+            line.append(bar(cost or Decimal(0), peak, width).ljust(width), style="cyan")
+            line.append(f"  {cost_text.rjust(cost_width)}  {calls.rjust(calls_width)}")
+            yield line
+
+
+def daily_chart(points: Sequence[TimePoint], granularity: str, zone_name: str) -> DailyChart:
+    return DailyChart(points, granularity, zone_name, Legend())
+
+
+def _totals(report: CostReport, legend: Legend) -> Table:
     from rich.table import Table
 
-    peak = max((p.total_cost_usd or Decimal(0) for p in points), default=Decimal(0))
-    label = {"day": "Daily", "week": "Weekly", "month": "Monthly"}.get(granularity, "Daily")
-    table = Table(
-        title=f"{label} cost ({granularity}s cut in {zone_name})",
-        title_justify="left",
-        show_header=False,
-        show_edge=False,
-        box=None,
-        padding=(0, 1),
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("Total cost", legend.cost(report.total_cost_usd, report))
+    extra = []
+    if report.failed_requests:
+        extra.append(f"{count(report.failed_requests)} failed")
+    if report.refused_requests:
+        extra.append(f"{count(report.refused_requests)} refused by budget")
+    if report.unpriced_requests:
+        extra.append(f"{count(report.unpriced_requests)} unpriced")
+    estimated = getattr(report, "estimated_requests", 0) or 0
+    if estimated:
+        extra.append(f"{count(estimated)} estimated")
+    grid.add_row(
+        "Calls", count(report.total_requests) + (f" ({', '.join(extra)})" if extra else "")
     )
-    table.add_column("date")
-    table.add_column("bar", min_width=BAR_WIDTH, no_wrap=True, style="cyan")
-    table.add_column("cost", justify="right")
-    table.add_column("calls", justify="right")
-    for point in points:
-        extra = f" +{point.unpriced_requests} unpriced" if point.unpriced_requests else ""
-        table.add_row(
-            point.date,
-            bar(point.total_cost_usd or Decimal(0), peak),
-            usd(point.total_cost_usd),
-            f"{count(point.total_requests)} calls{extra}",
-        )
-    return table
+    grid.add_row("From cache", cache_line(report.cache_stats))
+    tokens = report.tokens
+    grid.add_row(
+        "Tokens",
+        f"{count(tokens.prompt)} prompt · {count(tokens.completion)} completion"
+        + (f" · {count(tokens.cache_read)} cache read" if tokens.cache_read else ""),
+    )
+    return grid
 
 
-def render_cost_report(report: CostReport) -> RenderableType:
-    """Totals, by agent, by provider/model, by lead, cache, the chart, per-rep view, notes."""
+def cache_line(cache: CacheStats) -> str:
+    """`30 of 44 calls (68%) · saved $0.0020`, or `none of 44 calls`."""
+    if not cache.total_requests:
+        return "no calls"
+    if not cache.cache_hits:
+        return f"none of {_plural(cache.total_requests, 'call')}"
+    return (
+        f"{count(cache.cache_hits)} of {_plural(cache.total_requests, 'call')} "
+        f"({_share(cache.cache_hits, cache.total_requests)}) · "
+        f"saved {usd(cache.estimated_savings_usd)}"
+    )
+
+
+def _agents_table(report: CostReport, names: ModelNames, legend: Legend, wide: bool) -> Any:
+    from salesctl.tables import Column, FitTable
+
+    columns = [
+        Column("agent", keep=9),
+        Column("mode", keep=5),
+        Column("calls", right=True, keep=7),
+        Column("cost", right=True, keep=8),
+        Column("avg/call", right=True, keep=1),
+        Column("latency", right=True, keep=2),
+        Column("ok", right=True, keep=0),
+        Column("cached", right=True, keep=3),
+        Column("model", keep=6),
+    ]
+    rows = [
+        [
+            a.agent_type,
+            MODES.get(a.agent_mode or "", a.agent_mode),
+            count(a.total_requests),
+            legend.cost(a.total_cost_usd, a),
+            usd(a.avg_cost_per_request),
+            _ms(a.avg_latency_ms),
+            "—" if a.success_rate is None else f"{a.success_rate * 100:.0f}%",
+            count(a.cache_hits) if a.cache_hits else "—",
+            _model_mix(a, names),
+        ]
+        for a in report.by_agent
+    ]
+    return FitTable(
+        columns,
+        rows,
+        title="By agent (mode: pass = its own model, router = smart router)",
+        wide=wide,
+        more="--wide",
+    )
+
+
+def render_cost_report(
+    report: CostReport,
+    *,
+    models: Iterable[tuple[str, str]] = (),
+    wide: bool = False,
+) -> RenderableType:
+    """Totals, by agent, by model, by lead, the per-rep view, the chart, then what the marks
+    and names mean. `models` are the configured `(provider, model)` ids (tables name models
+    by them); `wide` shows every column at full width whatever the terminal."""
     from rich.console import Group
     from rich.text import Text
 
+    from salesctl.tables import Column, FitTable
+
     window = report.window
+    legend = Legend()
+    served = [(m.provider, m.model) for m in report.by_provider_model]
+    served += [(s.provider, s.model) for a in report.by_agent for s in a.models]
+    names = ModelNames(models, served, wide=wide)
     parts: list[RenderableType] = []
     heading = Text.assemble(
         ("AI costs ", "bold"),
@@ -131,103 +343,70 @@ def render_cost_report(report: CostReport) -> RenderableType:
     if filters:
         heading.append("  filters: " + ", ".join(filters), style="dim")
     parts.append(heading)
+    parts.append(_totals(report, legend))
 
-    totals = _table("Totals", "", "", right=())
-    totals.show_header = False
-    totals.add_row("Total cost", usd(report.total_cost_usd))
-    if report.estimated_requests:
-        totals.add_row(
-            "  of it estimated",
-            f"{usd(report.estimated_cost_usd)} over {count(report.estimated_requests)} call(s) "
-            "served without a usage report",
-        )
-    totals.add_row("Calls", count(report.total_requests))
-    unpriced = report.unpriced_requests
-    totals.add_row(
-        "Unpriced calls",
-        f"{count(unpriced)} (cost unknown, not included above)" if unpriced else "0",
-    )
-    totals.add_row("Failed calls", count(report.failed_requests))
-    if report.refused_requests:
-        totals.add_row("Refused by budget", count(report.refused_requests))
-    tokens = report.tokens
-    totals.add_row(
-        "Tokens",
-        f"{count(tokens.prompt)} prompt · {count(tokens.completion)} completion"
-        + (f" · {count(tokens.cache_read)} cache read" if tokens.cache_read else ""),
-    )
-    parts.append(totals)
-
-    agents = _table(
-        "By agent",
-        "agent",
-        "mode",
-        "calls",
-        "cost",
-        "avg/call",
-        "avg latency",
-        "success",
-        "provider / model",
-        right=("calls", "cost", "avg/call", "avg latency", "success"),
-        nowrap=("provider / model",),
-    )
-    for a in report.by_agent:
-        agents.add_row(
-            a.agent_type,
-            a.agent_mode or "—",
-            count(a.total_requests),
-            usd(a.total_cost_usd) + (f" +{a.unpriced_requests}?" if a.unpriced_requests else ""),
-            usd(a.avg_cost_per_request),
-            _ms(a.avg_latency_ms),
-            pct(a.success_rate),
-            f"{a.primary_provider} / {a.primary_model}",
-        )
-    parts.append(agents if report.by_agent else Text("No calls in this window.", style="dim"))
+    if report.by_agent:
+        parts.append(_agents_table(report, names, legend, wide))
+    else:
+        parts.append(Text("No calls in this window.", style="dim"))
 
     if report.percentiles:
-        table = _table(
-            "Percentiles (nearest rank, detail rows)",
-            "agent",
-            "mode",
-            "latency p50",
-            "latency p95",
-            "cost p50",
-            "cost p95",
-            right=("latency p50", "latency p95", "cost p50", "cost p95"),
-        )
-        for p in report.percentiles:
-            table.add_row(
-                p.agent_type,
-                p.agent_mode or "—",
-                _ms(p.latency_p50_ms),
-                _ms(p.latency_p95_ms),
-                usd(p.cost_p50_usd),
-                usd(p.cost_p95_usd),
+        parts.append(
+            FitTable(
+                [
+                    Column("agent", keep=9),
+                    Column("mode", keep=1),
+                    Column("latency p50", right=True, keep=5),
+                    Column("latency p95", right=True, keep=6),
+                    Column("cost p50", right=True, keep=7),
+                    Column("cost p95", right=True, keep=8),
+                ],
+                [
+                    [
+                        p.agent_type,
+                        MODES.get(p.agent_mode or "", p.agent_mode),
+                        _ms(p.latency_p50_ms),
+                        _ms(p.latency_p95_ms),
+                        usd(p.cost_p50_usd),
+                        usd(p.cost_p95_usd),
+                    ]
+                    for p in report.percentiles
+                ],
+                title="Percentiles (nearest rank, detail rows)",
+                wide=wide,
+                more="--wide",
             )
-        parts.append(table)
+        )
 
     if report.by_provider_model:
-        models = _table(
-            "By provider / model",
-            "provider",
-            "model",
-            "calls",
-            "cost",
-            "prompt tok",
-            "completion tok",
-            right=("calls", "cost", "prompt tok", "completion tok"),
-        )
-        for m in report.by_provider_model:
-            models.add_row(
-                m.provider,
-                m.model,
-                count(m.total_requests),
-                usd(m.total_cost_usd)
-                + (f" +{m.unpriced_requests}?" if m.unpriced_requests else ""),
-                count(m.prompt_tokens),
-                count(m.completion_tokens),
+        parts.append(
+            FitTable(
+                [
+                    Column("model", keep=9),
+                    Column("provider", keep=4),
+                    Column("calls", right=True, keep=7),
+                    Column("cost", right=True, keep=8),
+                    Column("prompt tok", right=True, keep=3),
+                    Column("compl. tok", right=True, keep=2),
+                    Column("cache rd", right=True, keep=1),
+                ],
+                [
+                    [
+                        names.name(m.provider, m.model),
+                        m.provider,
+                        count(m.total_requests),
+                        legend.cost(m.total_cost_usd, m),
+                        count(m.prompt_tokens),
+                        count(m.completion_tokens),
+                        count(m.cache_read_tokens) if m.cache_read_tokens else "—",
+                    ]
+                    for m in report.by_provider_model
+                ],
+                title="By model",
+                wide=wide,
+                more="--wide",
             )
-        parts.append(models)
+        )
 
     if report.by_lead:
         shown = len(report.by_lead)
@@ -236,55 +415,72 @@ def render_cost_report(report: CostReport) -> RenderableType:
             if shown < report.leads_total
             else "By lead"
         )
-        leads = _table(
-            title, "lead", "company", "calls", "cost", "agents", right=("lead", "calls", "cost")
-        )
-        for lead in report.by_lead:
-            leads.add_row(
-                str(lead.lead_id),
-                lead.company_name or "—",
-                count(lead.total_requests),
-                usd(lead.total_cost_usd),
-                ", ".join(lead.agents_used),
+        parts.append(
+            FitTable(
+                [
+                    Column("lead", right=True, keep=9),
+                    Column("company", keep=8, squeeze=12),
+                    Column("calls", right=True, keep=6),
+                    Column("cost", right=True, keep=7),
+                    Column("agents", keep=3, wrap=True),
+                ],
+                [
+                    [
+                        str(lead.lead_id),
+                        lead.company_name,
+                        count(lead.total_requests),
+                        legend.cost(lead.total_cost_usd, lead),
+                        ", ".join(lead.agents_used),
+                    ]
+                    for lead in report.by_lead
+                ],
+                title=title,
+                wide=wide,
+                more="--wide",
             )
-        parts.append(leads)
+        )
 
     if report.by_user is not None:
-        users = _table(
-            "By rep (chat agents)",
-            "user",
-            "sessions",
-            "calls",
-            "cost",
-            "most expensive sessions",
-            right=("sessions", "calls", "cost"),
-        )
-        for u in report.by_user:
-            top = ", ".join(f"{s.session_id} {usd(s.total_cost_usd)}" for s in u.top_sessions)
-            users.add_row(
-                u.user_id, count(u.sessions), count(u.total_requests), usd(u.total_cost_usd), top
+        if report.by_user:
+            parts.append(
+                FitTable(
+                    [
+                        Column("user", keep=9, squeeze=12),
+                        Column("sessions", right=True, keep=5),
+                        Column("calls", right=True, keep=6),
+                        Column("cost", right=True, keep=8),
+                        Column("most expensive sessions", keep=3),
+                    ],
+                    [
+                        [
+                            u.user_id,
+                            count(u.sessions),
+                            count(u.total_requests),
+                            legend.cost(u.total_cost_usd, u),
+                            "\n".join(
+                                f"{s.session_id} {usd(s.total_cost_usd)}" for s in u.top_sessions
+                            ),
+                        ]
+                        for u in report.by_user
+                    ],
+                    title="By rep (chat agents)",
+                    wide=wide,
+                    more="--wide",
+                )
             )
-        parts.append(users if report.by_user else Text("No chat calls by a user.", style="dim"))
+        else:
+            parts.append(Text("No chat calls by a user.", style="dim"))
 
-    cache = report.cache_stats
-    parts.append(
-        Text(
-            f"Cache: {count(cache.cache_hits)} of {count(cache.total_requests)} calls were hits "
-            f"({pct(cache.cache_hit_rate)}), saving an estimated {usd(cache.estimated_savings_usd)}"
-        )
-    )
     if report.time_series:
-        parts.append(daily_chart(report.time_series, window.granularity, window.timezone))
-    if unpriced or report.failed_requests:
-        parts.append(
-            Text(
-                f"{count(unpriced)} unpriced call(s) (cost unknown, shown as — or +N?) and "
-                f"{count(report.failed_requests)} failed call(s) in this window.",
-                style="yellow" if unpriced else "dim",
-            )
-        )
-    for note in report.notes:
-        parts.append(Text(f"note: {note}", style="dim"))
+        parts.append(DailyChart(report.time_series, window.granularity, window.timezone, legend))
+
+    notes = legend.lines(report.unpriced_requests, getattr(report, "estimated_requests", 0) or 0)
+    served_note = names.note()
+    if served_note:
+        notes.append(served_note)
+    notes.extend(f"note: {note}" for note in report.notes)
+    if notes:
+        parts.append(Group(*(Text(note, style="dim") for note in notes)))
     return Group(*_spaced(parts))
 
 
@@ -300,30 +496,35 @@ def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
 
 
 def render_budget_check(check: BudgetCheck) -> RenderableType:
-    """The detail behind `budget check`'s one line (shown when stdout is a terminal)."""
+    """The detail behind `budget check`'s one line (with --details)."""
     from rich.console import Group
     from rich.text import Text
 
-    table = _table(
-        "Budgets",
-        "scope",
-        "period",
-        "spend",
-        "budget",
-        "used",
-        "severity",
-        right=("spend", "budget", "used"),
+    from salesctl.tables import Column, FitTable
+
+    legend = Legend()
+    table = FitTable(
+        [
+            Column("scope", keep=9, squeeze=12),
+            Column("period", keep=8),
+            Column("spend", right=True, keep=7),
+            Column("budget", right=True, keep=6),
+            Column("used", right=True, keep=5),
+            Column("severity", keep=4),
+        ],
+        [
+            [
+                status.scope,
+                status.period,
+                legend.cost(status.spend_usd, status),
+                usd(status.budget_usd),
+                f"{status.percent:.1f}%",
+                status.severity,
+            ]
+            for status in check.budgets
+        ],
+        title="Budgets",
     )
-    for status in check.budgets:
-        table.add_row(
-            status.scope,
-            status.period,
-            usd(status.spend_usd)
-            + (f" +{status.unpriced_requests}?" if status.unpriced_requests else ""),
-            usd(status.budget_usd),
-            f"{status.percent:.1f}%",
-            status.severity,
-        )
     parts: list[RenderableType] = [table]
     forecast = check.forecast
     crossing = (
@@ -354,32 +555,49 @@ def render_budget_check(check: BudgetCheck) -> RenderableType:
                 + (f" — SPIKE{by}" if anomaly.is_spike else "")
             )
         )
+    unpriced = sum(status.unpriced_requests for status in check.budgets)
+    parts.extend(Text(line, style="dim") for line in legend.lines(unpriced, 0))
     return Group(*parts)
 
 
-def render_savings(report: SavingsReport) -> RenderableType:
+def render_savings(report: SavingsReport, *, wide: bool = False) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
-    table = _table(
-        "What routing and caching saved",
-        "agent",
-        "spent",
-        "without router",
-        "without cache",
-        "router saved",
-        "cache saved",
-        right=("spent", "without router", "without cache", "router saved", "cache saved"),
+    from salesctl.tables import Column, FitTable
+
+    table = FitTable(
+        [
+            Column("agent", keep=9),
+            Column("spent", right=True, keep=8),
+            Column("without router", right=True, keep=4),
+            Column("without cache", right=True, keep=3),
+            Column("router saved", right=True, keep=7),
+            Column("cache saved", right=True, keep=6),
+        ],
+        [
+            [
+                row.agent_type,
+                usd(row.spent_usd),
+                usd(row.without_router_usd),
+                usd(row.without_cache_usd),
+                usd(row.router_saved_usd),
+                usd(row.cache_saved_usd),
+            ]
+            for row in report.by_agent
+        ],
+        footer=[
+            report.total.agent_type,
+            usd(report.total.spent_usd),
+            usd(report.total.without_router_usd),
+            usd(report.total.without_cache_usd),
+            usd(report.total.router_saved_usd),
+            usd(report.total.cache_saved_usd),
+        ],
+        title="What routing and caching saved",
+        wide=wide,
+        more="--wide",
     )
-    for row in [*report.by_agent, report.total]:
-        table.add_row(
-            row.agent_type,
-            usd(row.spent_usd),
-            usd(row.without_router_usd),
-            usd(row.without_cache_usd),
-            usd(row.router_saved_usd),
-            usd(row.cache_saved_usd),
-        )
     parts: list[RenderableType] = [
         Text(report.assumption, style="dim"),
         table,
@@ -389,30 +607,15 @@ def render_savings(report: SavingsReport) -> RenderableType:
     return Group(*parts)
 
 
-def render_outcomes(report: OutcomeReport) -> RenderableType:
+def render_outcomes(report: OutcomeReport, *, wide: bool = False) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
-    money_columns = ("AI spend", "per qualified", "per hot", "per meeting", "per won")
-    count_columns = ("qualified", "hot", "meetings", "won")
+    from salesctl.tables import Column, FitTable
 
-    def table_for(title: str, first: str, rows: Sequence[OutcomeRow]) -> Table:
-        table = _table(
-            title,
-            first,
-            "AI spend",
-            "qualified",
-            "per qualified",
-            "hot",
-            "per hot",
-            "meetings",
-            "per meeting",
-            "won",
-            "per won",
-            right=(*money_columns, *count_columns),
-        )
-        for row in rows:
-            table.add_row(
+    def table_for(title: str, first: str, rows: Sequence[OutcomeRow], total: Any) -> FitTable:
+        def cells(row: OutcomeRow) -> list[str]:
+            return [
                 row.label,
                 usd(row.spend_usd),
                 count(row.qualified),
@@ -423,13 +626,32 @@ def render_outcomes(report: OutcomeReport) -> RenderableType:
                 usd(row.per_meeting_usd),
                 count(row.won),
                 usd(row.per_won_usd),
-            )
-        return table
+            ]
+
+        return FitTable(
+            [
+                Column(first, keep=20),
+                Column("AI spend", right=True, keep=19),
+                Column("qualified", right=True, keep=9),
+                Column("per qualified", right=True, keep=18),
+                Column("hot", right=True, keep=8),
+                Column("per hot", right=True, keep=14),
+                Column("meetings", right=True, keep=7),
+                Column("per meeting", right=True, keep=12),
+                Column("won", right=True, keep=10),
+                Column("per won", right=True, keep=16),
+            ],
+            [cells(row) for row in rows],
+            footer=cells(total) if total is not None else None,
+            title=title,
+            wide=wide,
+            more="--wide",
+        )
 
     parts: list[RenderableType] = [
-        table_for("Unit economics by agent", "agent", [*report.by_agent, report.total]),
+        table_for("Unit economics by agent", "agent", report.by_agent, report.total),
         Text(""),
-        table_for(f"By month (months in {report.timezone})", "month", report.by_month),
+        table_for(f"By month (months in {report.timezone})", "month", report.by_month, None),
         Text(""),
         *(Text(f"{name}: {meaning}", style="dim") for name, meaning in report.definitions.items()),
     ]
@@ -438,53 +660,46 @@ def render_outcomes(report: OutcomeReport) -> RenderableType:
     return Group(*parts)
 
 
-def render_reconciliation(result: Reconciliation) -> RenderableType:
+def render_reconciliation(result: Reconciliation, *, wide: bool = False) -> RenderableType:
     """The cells outside the tolerance, largest difference first, then the totals line."""
     from rich.console import Group
     from rich.text import Text
 
     from salesctl.reports.reconcile import headline, totals
+    from salesctl.tables import Column, FitTable
 
     outside = [c for c in result.cells if not c.within_tolerance]
     parts: list[RenderableType] = []
     if outside:
-        table = _table(
-            f"Tracked vs billed ({result.format}, days in {result.timezone})",
-            "date",
-            "model",
-            "tracked",
-            "billed",
-            "difference",
-            right=("tracked", "billed", "difference"),
-            nowrap=("date", "model"),
-        )
-        for cell in outside:
-            tracked = usd(cell.tracked_usd)
-            if cell.unpriced_requests:
-                tracked += f" +{cell.unpriced_requests}?"
-            if cell.estimated_requests:
-                tracked += f" ~{cell.estimated_requests}"
-            table.add_row(
+        legend = Legend()
+        rows = [
+            [
                 cell.date,
                 f"{cell.provider}:{cell.model}",
-                tracked,
+                legend.cost(cell.tracked_usd, cell),
                 usd(cell.billed_usd),
                 usd(cell.difference_usd),
-            )
-        parts.append(table)
-        legend = [
-            text
-            for shown, text in (
-                (
-                    any(c.unpriced_requests for c in outside),
-                    "+N? N unpriced calls (not in tracked)",
-                ),
-                (any(c.estimated_requests for c in outside), "~N N calls with an estimated cost"),
-            )
-            if shown
+            ]
+            for cell in outside
         ]
-        if legend:
-            parts.append(Text("; ".join(legend), style="dim"))
+        parts.append(
+            FitTable(
+                [
+                    Column("date", keep=20),
+                    Column("provider:model", keep=19, squeeze=16),
+                    Column("tracked", right=True, keep=17),
+                    Column("billed", right=True, keep=16),
+                    Column("difference", right=True, keep=18),
+                ],
+                rows,
+                title=f"Tracked vs billed ({result.format}, days in {result.timezone})",
+                wide=wide,
+                more="--wide",
+            )
+        )
+        unpriced = sum(c.unpriced_requests for c in outside)
+        estimated = sum(c.estimated_requests for c in outside)
+        parts.extend(Text(line, style="dim") for line in legend.lines(unpriced, estimated))
     parts.append(Text(headline(result), style="yellow" if outside else "green"))
     parts.append(Text(totals(result)))
     for note in result.notes:
@@ -492,66 +707,79 @@ def render_reconciliation(result: Reconciliation) -> RenderableType:
     return Group(*parts)
 
 
-def render_quality(report: QualityReport) -> RenderableType:
+def render_quality(report: QualityReport, *, wide: bool = False) -> RenderableType:
+    """Rated answers against their cost, per agent, tier and model, and per router tier."""
     from rich.console import Group
     from rich.text import Text
+
+    from salesctl.tables import Column, FitTable
 
     def score(value: float | None) -> str:
         return "—" if value is None else f"{value:.2f}"
 
-    table = _table(
-        "Rated answers by agent, tier and model",
-        "agent",
-        "tier",
-        "model",
-        "calls",
-        "rated",
-        "score",
-        "per call",
-        "per good answer",
-        right=("calls", "rated", "score", "per call", "per good answer"),
+    by_model = FitTable(
+        [
+            Column("agent", keep=20, squeeze=10),
+            Column("tier", keep=15),
+            Column("model", keep=14, squeeze=12),
+            Column("calls", right=True, keep=13),
+            Column("rated", right=True, keep=16),
+            Column("score", right=True, keep=17),
+            Column("per call", right=True, keep=12),
+            Column("per good", right=True, keep=18),
+        ],
+        [
+            [
+                row.agent_type or "—",
+                row.tier or "—",
+                row.model or "—",
+                count(row.calls),
+                count(row.rated_calls),
+                score(row.mean_score),
+                usd(row.cost_per_call_usd),
+                usd(row.cost_per_good_answer_usd),
+            ]
+            for row in report.rows
+        ],
+        title="Rated answers by agent, tier and model",
+        wide=wide,
+        more="--wide",
     )
-    for row in report.rows:
-        table.add_row(
-            row.agent_type or "—",
-            row.tier or "—",
-            row.model or "—",
-            count(row.calls),
-            count(row.rated_calls),
-            score(row.mean_score),
-            usd(row.cost_per_call_usd),
-            usd(row.cost_per_good_answer_usd),
-        )
-    tiers = _table(
-        "Router tiers side by side",
-        "tier",
-        "calls",
-        "rated",
-        "score",
-        "good",
-        "per call",
-        "per good answer",
-        right=("calls", "rated", "score", "good", "per call", "per good answer"),
+    tiers = FitTable(
+        [
+            Column("tier", keep=20),
+            Column("calls", right=True, keep=13),
+            Column("rated", right=True, keep=16),
+            Column("score", right=True, keep=17),
+            Column("good", right=True, keep=15),
+            Column("per call", right=True, keep=12),
+            Column("per good", right=True, keep=18),
+        ],
+        [
+            [
+                row.tier or "—",
+                count(row.calls),
+                count(row.rated_calls),
+                score(row.mean_score),
+                pct(row.good_share),
+                usd(row.cost_per_call_usd),
+                usd(row.cost_per_good_answer_usd),
+            ]
+            for row in report.tiers
+        ],
+        title="Router tiers side by side",
+        wide=wide,
+        more="--wide",
     )
-    for row in report.tiers:
-        tiers.add_row(
-            row.tier or "—",
-            count(row.calls),
-            count(row.rated_calls),
-            score(row.mean_score),
-            pct(row.good_share),
-            usd(row.cost_per_call_usd),
-            usd(row.cost_per_good_answer_usd),
-        )
     parts: list[RenderableType] = [
         Text(
-            f"{report.ratings:,} rating(s). A good answer scores 0.5 or more; per good answer "
-            "= per call / share of rated answers that were good.",
+            f"{report.ratings:,} rating(s). A good answer scores 0.5 or more; per good = cost "
+            "per call / the share of rated answers that were good.",
             style="dim",
         )
     ]
     if report.rows:
-        parts.append(table)
+        parts.append(by_model)
     if report.tiers:
         parts += [Text(""), tiers]
     for note in report.notes:

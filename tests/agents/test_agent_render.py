@@ -7,7 +7,7 @@ from decimal import Decimal
 from rich.console import Console, RenderableType
 
 from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure
-from salesctl.agents.render import outcome_panel, summary_table, usd
+from salesctl.agents.render import cost_words, outcome_panel, summary_table
 from salesctl.agents.runner import RunSummary
 
 
@@ -74,14 +74,36 @@ def test_the_summary_counts_costs_and_names_failures() -> None:
     assert (summary.done, summary.failed) == (2, 1)
     assert summary.total_cost_usd == Decimal("0.0004")
     assert summary.cost_per_lead_usd == Decimal("0.0002")
-    assert "$0.0004 (+1 unpriced)" in text
+    assert "$0.0004*" in text
     assert "HTTP 500 [x]" in text
     assert summary.as_json()["failures"] == [
         {"lead_id": 3, "kind": "provider_error", "error": "HTTP 500 [x]"}
     ]
+    assert "leaves out 1 lead whose calls had no known price (unpriced)" in text
 
 
-def test_unknown_cost_is_a_dash_not_zero() -> None:
-    assert usd(None) == "—"
-    assert usd(Decimal("0")) == "$0.00"
-    assert usd(Decimal("0.000000075")) == "$0.000000075"
+def hit(saved: str) -> CallRecord:
+    return CallRecord(
+        "cerebras", "llama3.1-8b", Decimal(0), 500, 40, 3, True, "t", saved_usd=Decimal(saved)
+    )
+
+
+def test_answers_from_the_cache_are_named_with_what_they_saved() -> None:
+    cached = outcome(
+        4, calls=[hit("0.0000665")], result={"score": 60, "tier": "warm", "reasoning": "ok"}
+    )
+    mixed = outcome(5, calls=[call("0.0001"), hit("0.0002")], result={})
+
+    assert "from cache (saved $0.0000665) · 1 call" in text_of(outcome_panel(cached))
+    assert cost_words(mixed) == "$0.0001 · 1 of 2 calls from cache (saved $0.0002)"
+
+    summary = RunSummary(
+        agent="qualification",
+        provider="cerebras",
+        model="llama3.1-8b",
+        selection="all leads",
+        worker_id="w",
+        total=2,
+        outcomes=[cached, mixed],
+    )
+    assert "from cache       2 of 3 calls · saved $0.0002665" in text_of(summary_table(summary))

@@ -60,7 +60,7 @@ def world(db_env: str, sim: Simulator) -> Any:
         (["qualify", "--where", "revenue>5"], "cannot filter on 'revenue'"),
         (["qualify", "--all", "--provider", "openai"], "--provider openai needs --model as well"),
         (["enrich", "--all", "--source", "x.html"], "--source documents one lead"),
-        (["converse", "--all"], "No such option: --all"),
+        (["converse", "--all"], "no such option: --all"),
     ],
 )
 def test_bad_options_fail_with_one_line_before_connecting(args: list[str], message: str) -> None:
@@ -116,7 +116,7 @@ def test_estimate_prices_the_run_for_every_model_and_spends_nothing(world: Any) 
         "claude-3-haiku-20240307",
     )
     assert table.exit_code == 0, table.stderr
-    assert "claude:claude-3-haiku-20240307  ← chosen" in table.stdout.replace("\n", " ")
+    assert "claude:claude-3-haiku-20240307 (chosen)" in table.stdout
 
 
 def test_one_lead_shows_a_panel_and_bulk_runs_a_summary(world: Any) -> None:
@@ -222,3 +222,49 @@ def test_commands_that_call_no_model_import_neither_langgraph_nor_sdks(args: lis
         [sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_terminal_is_told_what_happens_before_the_first_call(
+    world: Any, db_env: str, sim: Simulator, isolated_env: Path
+) -> None:
+    """Loading the agent and opening the database take a moment before any call: a terminal
+    sees a status line meanwhile; a pipe or --json sees nothing of it."""
+    import os
+    import subprocess
+    import sys
+
+    import pexpect
+    from sim_kit import simulator_env
+
+    salesctl_bin = str(Path(sys.executable).with_name("salesctl"))
+    env = {**os.environ, **simulator_env(sim), "DATABASE_URL": db_env, "TERM": "xterm"}
+    child = pexpect.spawn(
+        salesctl_bin, ["qualify", "--lead", "1"], env=env, encoding="utf-8", timeout=60,
+        dimensions=(50, 100),
+    )  # fmt: skip
+    child.expect(r"qualification: starting \(loading the agent, opening the database")
+    child.expect("qualification · lead 1")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    for extra in ([], ["--json"]):
+        piped = subprocess.run(
+            [salesctl_bin, "qualify", "--lead", "2", "--no-cache", *extra],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert piped.returncode == 0, piped.stderr
+        assert "starting" not in piped.stderr
+        assert piped.stderr == ""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_provider_that_cannot_be_reached_is_named_by_its_host(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CEREBRAS_BASE_URL", "http://127.0.0.1:9/cerebras")
+    result = salesctl("qualify", "--lead", "1", "--no-cache")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].startswith("error: cerebras: connection failed")
+    assert result.stderr.rstrip().endswith("to http://127.0.0.1:9")

@@ -285,7 +285,7 @@ def test_an_uninitialised_database_is_unknown() -> None:
         (("--monthly", "5", "--warn-at", "80,abc"), "is not a list of percentages"),
         ((), "no budget to check"),
         (("--daily", "1", "--agent", "markting"), "did you mean 'marketing'"),
-        (("--daily", "1", "--bogus"), "No such option"),
+        (("--daily", "1", "--bogus"), "no such option"),
         (("--daily", "1", "--spike-factor", "1"), "must be above 1"),
     ],
 )
@@ -294,4 +294,7 @@ def test_bad_input_is_unknown_with_one_clear_line(
 ) -> None:
     code, out, err = check(*args)
     assert code == 3
-    assert message in out + err
+    assert message in out
+    assert out.startswith("BUDGET UNKNOWN - ")
+    assert len(out.splitlines()) == 1
+    assert err == "", "said once, on stdout"

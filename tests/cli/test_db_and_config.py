@@ -138,7 +138,11 @@ def test_commands_refuse_an_outdated_database(
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://postgres@127.0.0.1:1/salesctl", "error: database unreachable: "),
+        (
+            "postgresql://postgres@127.0.0.1:1/salesctl",
+            "error: database unreachable at 127.0.0.1:1/salesctl: ",
+        ),
+        ("postgresql://u:secret@db.invalid/sales", "database unreachable at db.invalid/sales: "),
         ("mysql://root@localhost/sales", "unsupported DATABASE_URL scheme 'mysql'"),
         ("not a url", "DATABASE_URL 'not a url' is not a URL"),
         ("postgresql://u@h:port/x", "cannot use the database URL"),

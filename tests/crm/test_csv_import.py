@@ -180,3 +180,28 @@ def test_unreadable_paths(tmp_path: Path) -> None:
         parse_leads_csv(tmp_path / "missing.csv")
     with pytest.raises(InvalidInput, match="it is a directory"):
         parse_leads_csv(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            'company_name,contact_name,notes\nAcme,Dana,"fine"\n'
+            'Beta,Li,"unclosed note\nGamma,Jo,x\n',
+            "line 3, column 3 (notes): a quote opened here is never closed",
+        ),
+        (
+            'company_name,notes\nAcme,"two\nlines"\nBeta,"half\n\nGamma,y\n',
+            "line 4, column 2 (notes): a quote opened here is never closed",
+        ),
+        (
+            'company_name;notes\nAcme;"fine"x\n',
+            "line 2, column 2 (notes): a closing quote is followed by 'x'",
+        ),
+    ],
+)
+def test_a_quoting_mistake_names_its_line_and_column(tmp_path: Path, text: str, says: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(InvalidInput) as raised:
+        parse_leads_csv(path)
+    assert str(raised.value).startswith(f"{path} {says}")

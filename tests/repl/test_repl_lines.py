@@ -48,8 +48,8 @@ async def test_each_line_is_answered_in_order_on_stdout(
     )
     assert code == 0
     first, second = out.split("\n\n")
-    assert first.startswith("According to top_leads:")
-    assert second.startswith("According to deal_details:")
+    assert first.startswith("I found 3 leads:\n- TechCorp Inc:")
+    assert second.startswith("TechCorp platform (TechCorp Inc): stage proposal")
     [session_line] = err.splitlines()
     assert session_line.startswith("session sess_")
     assert session_line.endswith("(sr-bdr, new)")
@@ -112,7 +112,7 @@ async def test_a_failed_answer_is_reported_and_the_rest_still_answered(
     )
     assert code == 1
     assert "error: no API key for any complex router choice" in err
-    assert out.startswith("According to top_leads:")
+    assert out.startswith("I found 3 leads:")
 
 
 @sqlite_only

@@ -11,7 +11,7 @@ import pytest
 from salesctl.config import Settings
 from salesctl.errors import ConfigError, InvalidInput
 from salesctl.reports.filters import build_filters, parse_time, resolve_window
-from salesctl.reports.render import bar, usd
+from salesctl.reports.render import bar
 
 NOW = datetime(2025, 3, 15, 10, 30, tzinfo=UTC)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -71,24 +71,6 @@ def test_an_unknown_time_zone_is_a_config_error() -> None:
         build_filters(settings=Settings(timezone="Mars/Olympus"))
 
 
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [
-        (None, "—"),
-        (Decimal(0), "$0.00"),
-        (Decimal("0.000006"), "$0.000006"),
-        (Decimal("0.0000000750"), "$0.000000075"),
-        (Decimal("0.0421530000"), "$0.042153"),
-        (Decimal("0.5"), "$0.50"),
-        (Decimal("10"), "$10.00"),
-        (Decimal("3.48316"), "$3.4832"),
-        (Decimal("1234.5678"), "$1,234.57"),
-    ],
-)
-def test_money_keeps_sub_cent_digits(value: Decimal | None, shown: str) -> None:
-    assert usd(value) == shown
-
-
 def test_bars_scale_to_the_peak_in_eighths() -> None:
     assert bar(Decimal(10), Decimal(10), width=4) == "████"
     assert bar(Decimal(5), Decimal(10), width=4) == "██"
@@ -144,13 +126,67 @@ def test_the_rendered_report_reads_right_at_a_fixed_width() -> None:
         leads_total=40,
     )
     console = Console(width=120, record=True, color_system=None)
-    console.print(render_cost_report(report))
+    console.print(render_cost_report(report, models=[("cerebras", "llama3.1-8b")]))
     text = console.export_text()
-    assert "Total cost     │ $0.042153" in text
-    assert "$0.004938 +2?" in text
-    assert "cerebras / llama3.1-8b" in text
+    assert "Total cost  $0.0422*" in text
+    assert "Calls       1,247 (1 failed, 2 unpriced)" in text
+    assert "From cache  287 of 1,247 calls (23%) · saved $0.001725" in text
+    assert "$0.004938*" in text
+    assert "+2?" not in text
+    assert "* leaves out unpriced calls: 2 calls had no known price" in text
+    assert "qualification   pass     823   $0.004938*" in text
+    assert "llama3.1-8b" in text
     assert "Top 1 of 40 leads" in text
     assert "Daily cost (days cut in UTC)" in text
     assert "2025-01-15  " + "█" * 40 in text
-    assert "311 calls +2 unpriced" in text
-    assert "287 of 1,247 calls were hits (23.0%), saving an estimated $0.001725" in text
+    assert "$0.0105*  311 calls" in text
+
+
+def test_router_agents_show_their_model_mix_and_served_ids_are_said_once() -> None:
+    from rich.console import Console
+
+    from salesctl.reports.costs import AgentCost, ModelShare
+    from salesctl.reports.render import ModelNames, _model_mix
+
+    sonnet, flash = "claude-sonnet-4-5-20250929", "gemini-1.5-flash-002"
+    agent = AgentCost(
+        "sr_bdr",
+        "smart_router",
+        40,
+        Decimal("0.01"),
+        None,
+        None,
+        "gemini",
+        flash,
+        models=[
+            ModelShare("claude", sonnet, 4, Decimal("0.007")),
+            ModelShare("gemini", flash, 36, Decimal("0.003")),
+        ],
+    )
+    configured = [("claude", "claude-sonnet-4-5"), ("gemini", "gemini-1.5-flash")]
+    names = ModelNames(configured, [("claude", sonnet), ("gemini", flash)])
+
+    assert _model_mix(agent, names) == "claude-sonnet-4-5 70%\ngemini-1.5-flash 30%"
+    console = Console(width=200, record=True, color_system=None)
+    console.print(names.note())
+    assert console.export_text().strip() == (
+        "Models are named as configured; the providers served claude-sonnet-4-5 as "
+        f"{sonnet}, gemini-1.5-flash as {flash}."
+    )
+    # a served id two configured ids could claim, or none, is shown as served
+    assert ModelNames([], [("claude", sonnet)]).name("claude", sonnet) == sonnet
+    assert ModelNames(configured, [], wide=True).name("claude", sonnet) == sonnet
+
+
+def test_days_without_calls_collapse_into_one_line() -> None:
+    from salesctl.reports.costs import TimePoint
+    from salesctl.reports.render import DailyChart, Legend
+
+    points = [TimePoint(f"2025-01-{d:02d}", Decimal(0), 0) for d in range(1, 25)]
+    points += [TimePoint("2025-01-25", Decimal("0.5"), 3), TimePoint("2025-01-26", Decimal(0), 0)]
+    rows = DailyChart(points, "day", "UTC", Legend()).rows()
+    assert rows == [
+        "… 24 days with no spend",
+        ("2025-01-25", Decimal("0.5"), "$0.50", "3 calls"),
+        ("2025-01-26", None, "", "0 calls"),
+    ]

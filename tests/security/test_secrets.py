@@ -116,6 +116,7 @@ SWEEP: list[tuple[str, list[str], list[dict[str, Any]], int | None]] = [
     ("leads delete", ["leads", "delete", "2", "--yes"], [], 0),
     ("db downgrade", ["db", "downgrade", "0001_foundation"], [], 0),
     ("init", ["init"], [], 0),
+    ("simulator", ["simulator", "--env", "--port", "9123"], [], 0),
 ]
 SWEPT_APART = {"serve", "demo"}
 

@@ -314,11 +314,23 @@ class Conversation:
             return await store.session_usage(session=db, session_id=self.session_id)
 
     def summary(self) -> RunSummary:
-        calls = [c for turn in self.turns for c in turn.calls]
+        """This run's turns in the current session (not those before a `/reset`)."""
+        return self._summary_of(self.session_id)
+
+    def summaries(self) -> list[RunSummary]:
+        """One summary per session this run used, oldest first; the current one is last
+        (even without turns), so a `/reset` never credits one session with another's turns."""
+        used = list(dict.fromkeys([t.session_id for t in self.turns] + [self.session_id]))
+        used.remove(self.session_id)
+        return [self._summary_of(session_id) for session_id in [*used, self.session_id]]
+
+    def _summary_of(self, session_id: str) -> RunSummary:
+        turns = [turn for turn in self.turns if turn.session_id == session_id]
+        calls = [c for turn in turns for c in turn.calls]
         models = Counter(f"{c.provider}:{c.model}" for c in calls)
         return RunSummary(
-            session_id=self.session_id,
-            turns=len(self.turns),
+            session_id=session_id,
+            turns=len(turns),
             calls=len(calls),
             cost_usd=sum_costs(calls),
             models=dict(models.most_common()),

@@ -365,11 +365,20 @@ async def _plan_note(args: AddNoteArgs, session: AsyncSession, ctx: ChatContext)
     names = (lead.company_name, lead.contact_name)
     if not ctx.user_words.names_record("lead", lead.id, names):
         raise WriteRefused(f"the user never named lead {lead.id} ({lead.company_name})")
+    before = _gist(lead.notes, 40) if lead.notes else None
+    after = f"{_gist(lead.notes, 20)} + {args.note}" if lead.notes else args.note
     return PlannedChange(
-        "add_lead_note",
-        f"lead {lead.id} {lead.company_name!r}",
-        (("notes", None, f"+ {args.note}"),),
+        "add_lead_note", f"lead {lead.id} {lead.company_name!r}", (("notes", before, after),)
     )
+
+
+def _gist(text: str, limit: int) -> str:
+    """Text on one line, cut after a word within `limit` characters (a note diff shows what
+    is kept)."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0].rstrip(" ;,.") + "…"
 
 
 async def _apply_note(

@@ -198,6 +198,17 @@ NOT_SENT_TIMEOUTS = frozenset({"ConnectTimeout", "PoolTimeout"})
 means a request the provider received and did not answer in time (which it may bill)."""
 
 
+def _endpoint(exc: BaseException) -> str:
+    """` to https://host:port`, the server a failed request was for, when it is known."""
+    try:
+        url = exc.request.url  # type: ignore[attr-defined]  # httpx raises if there is none
+    except (AttributeError, RuntimeError):
+        return ""
+    return (
+        f" to {url.scheme}://{url.netloc.decode() if isinstance(url.netloc, bytes) else url.netloc}"
+    )
+
+
 def transport_failure(exc: BaseException) -> Failure | None:
     """Timeouts and broken connections below the SDK (asyncio, httpx, httpx2)."""
     if isinstance(exc, TimeoutError):
@@ -214,7 +225,9 @@ def transport_failure(exc: BaseException) -> Failure | None:
             # httpx says so when the server closed the connection part-way through a body.
             cut = "complete message body" in str(exc)
             detail = "the response was cut short" if cut else type(exc).__name__
-            return Failure("connection_error", True, detail=detail, cut_short=cut)
+            return Failure(
+                "connection_error", True, detail=detail + _endpoint(exc), cut_short=cut
+            )
     if isinstance(exc, (ConnectionError, OSError)):
         return Failure("connection_error", True, detail=type(exc).__name__)
     return None
@@ -235,7 +248,9 @@ def stainless_failure(exc: BaseException, sdk: Any) -> Failure | None:
     if isinstance(exc, sdk.APIConnectionError):
         cause = exc.__cause__
         found = transport_failure(cause) if cause is not None else None
-        return found or Failure("connection_error", True, detail=type(exc).__name__)
+        return found or Failure(
+            "connection_error", True, detail=type(exc).__name__ + _endpoint(exc)
+        )
     if isinstance(exc, sdk.APIStatusError):
         headers = exc.response.headers
         return failure_for_status(

@@ -17,8 +17,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .prose import describe_result, first_label
 from .schema_faker import SchemaFaker, property_schemas, resolve
-from .words import keywords, words_of
+from .words import keywords, names, words_of
 
 FinishReason = Literal["stop", "length", "tool_calls"]
 
@@ -182,21 +183,40 @@ _CLOSERS = (
 def prose_answer(req: ChatRequest) -> str:
     """A short, plausible, deterministic answer built around the question's keywords."""
     rng = random.Random(req.seed)
-    kws = keywords(req.user_text) or ["your request", "the account", "next steps"]
+    kws = [*names(req.user_text), *keywords(req.user_text)]
+    kws = list(dict.fromkeys(k for k in kws if not any(k in n and k != n for n in kws)))
+    kws = kws or ["your request", "the account", "next steps"]
     a, b, c = (kws * 3)[:3]
     parts = [rng.choice(_OPENERS), rng.choice(_MIDDLES), rng.choice(_CLOSERS)]
     return " ".join(parts).format(a=a, b=b, B=b[:1].upper() + b[1:], c=c)
 
 
-def tool_summary(results: list[ToolResult]) -> str:
-    """A text answer that visibly uses the tool results (tests look for their content)."""
-    lines = []
-    for result in results:
-        content = " ".join(result.content.split())
-        if len(content) > 400:
-            content = content[:397] + "..."
-        lines.append(f"According to {result.name}: {content}")
-    return "\n".join(lines) + "\nLet me know if you want more detail on any of this."
+_ADVICE_WORDS = re.compile(
+    r"\b(recommend|strategy|plan|compare|analy[sz]e|should|draft|how (?:do|to|can)|suggest)",
+    re.IGNORECASE,
+)
+_ADVICE = (
+    "I would start with {label}: confirm the decision maker and the budget this week, then "
+    "propose two concrete meeting times.",
+    "Prioritise {label}: address the open concern first (price or security), then ask for a "
+    "date for the decision.",
+    "Focus on {label} next: send a short recap of what was agreed and one clear next step.",
+)
+
+
+def tool_summary(req: ChatRequest) -> str:
+    """A prose answer from the tool results (never their JSON, never the data notice), with
+    a recommendation when the question asks for one."""
+    lines: list[str] = []
+    for result in req.tool_results:
+        lines.extend(describe_result(result.name, result.content))
+    if _ADVICE_WORDS.search(req.user_text):
+        label = next(
+            (found for r in req.tool_results if (found := first_label(r.content))),
+            "the strongest opportunity",
+        )
+        lines.append(random.Random(req.seed).choice(_ADVICE).format(label=label))
+    return "\n".join(lines)
 
 
 def answer(req: ChatRequest, script: Script | None = None, wrong_content: bool = False) -> Answer:
@@ -220,7 +240,7 @@ def answer(req: ChatRequest, script: Script | None = None, wrong_content: bool =
         )
         return _finish(req, Answer(text=json.dumps(value)))
     if req.tool_results:
-        return _finish(req, Answer(text=tool_summary(req.tool_results)))
+        return _finish(req, Answer(text=tool_summary(req)))
     return _finish(req, Answer(text=prose_answer(req)))
 
 
@@ -294,11 +314,17 @@ def choose_tool(req: ChatRequest) -> ToolCall | None:
 
 
 def tool_score(tool: ToolSpec, text: str) -> int:
-    """Word overlap between the question and the tool's name (double weight) and description."""
-    asked = set(words_of(text))
+    """Word overlap between the question and the tool's name (double weight), description
+    and parameter names; a question naming a company favours tools that take one."""
+    asked = {_SYNONYMS.get(w, w) for w in words_of(text)}
     name_words = set(words_of(tool.name))
     desc_words = set(words_of(tool.description))
-    return 2 * len(asked & name_words) + len(asked & desc_words)
+    params = (tool.parameters or {}).get("properties") or {}
+    param_words = {w for p in params if not p.endswith("id") for w in words_of(p)}
+    score = 2 * len(asked & name_words) + len(asked & desc_words) + len(asked & param_words)
+    if names(text) and param_words & _NAME_PARAMS:
+        score += 1
+    return score
 
 
 _NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)(?![\w.]*[A-Za-z])")
@@ -307,6 +333,11 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _COUNT_WORDS = {"top", "first", "limit", "last", "max", "maximum", "latest", "recent"}
 _COUNT_PARAMS = {"limit", "top", "count", "n", "k", "max", "size", "number"}
 _TEXT_PARAMS = {"query", "q", "search", "text", "question", "keyword", "keywords", "term", "prompt"}
+_SYNONYMS = {"hottest": "top", "best": "top", "highest": "top", "biggest": "top"}
+_NOTE_PARAMS = {"note", "notes", "comment", "message", "body", "content"}
+_NAME_PARAMS = {"company", "account", "organization", "organisation"}
+_NOTE_ASKED = re.compile(r"\b(note|notes|log|record|jot|remember|write down)\b", re.I)
+_SAYING = re.compile(r"\b(?:saying|that says|which says|reading|to say)\b\s*[:,]?\s*", re.I)
 
 
 @dataclass(slots=True)
@@ -321,7 +352,7 @@ def make_call(tool: ToolSpec, req: ChatRequest, *, fill_all: bool) -> ToolCall:
     """A call to `tool` whose arguments come from the question where possible."""
     schema = tool.parameters or {"type": "object", "properties": {}}
     faker = SchemaFaker(seed=stable_hash(str(req.seed), tool.name), context=req.user_text)
-    text = req.user_text
+    text = _spoken(req.user_text)
     numbers = _mentions(text)
     quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
     required = set(resolve(schema, schema).get("required") or [])
@@ -335,14 +366,33 @@ def make_call(tool: ToolSpec, req: ChatRequest, *, fill_all: bool) -> ToolCall:
     return ToolCall(new_id("sim_call_"), tool.name, args)
 
 
+def _spoken(text: str) -> str:
+    """The words of a request, without the data it carries: tagged blocks and JSON lines
+    are what the prompt analyses, not what the user asked (their quotes and numbers are
+    no arguments)."""
+    text = re.sub(r"<([a-z_]+)>.*?</\1>", " ", text, flags=re.DOTALL)
+    lines = [
+        line for line in text.splitlines() if line.strip()[:1] not in ("{", "[", '"', "}", "]")
+    ]
+    return "\n".join(lines)
+
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}  # fmt: skip
+
+
 def _mentions(text: str) -> list[_Mention]:
     out = []
-    for m in _NUMBER.finditer(text):
+    spelled = "|".join(_NUMBER_WORDS)
+    for m in re.finditer(rf"{_NUMBER.pattern}|\b({spelled})\b", text, re.IGNORECASE):
         before = re.findall(r"[A-Za-z]+", text[: m.start()])
         after = re.findall(r"[A-Za-z]+", text[m.end() :])
+        digits = m.group(1)
         out.append(
             _Mention(
-                value=float(m.group(1)),
+                value=float(digits) if digits else float(_NUMBER_WORDS[m.group(2).lower()]),
                 before=(before[-1].lower() if before else ""),
                 after=(after[0].lower() if after else ""),
             )
@@ -365,6 +415,11 @@ def _argument_from_text(
         mention = _pick_number(name_words, numbers)
         if mention is None:
             return None
+        if "id" in name_words and not (
+            {_singular(mention.before), _singular(mention.after)} & (name_words - {"id"})
+            or mention.before in {"id", "no", "number"}
+        ):
+            return None  # "a 90-day plan" names no record 90
         mention.used = True
         value = mention.value
         return int(value) if kind == "integer" else value
@@ -373,9 +428,24 @@ def _argument_from_text(
             return m.group(0)
         if quoted:
             return quoted.pop(0)
+        if name_words & _NOTE_PARAMS and _NOTE_ASKED.search(text):
+            return _note_from(text)
+        if name_words & _NAME_PARAMS and (found := names(text)):
+            return found[0]
         if name_words & _TEXT_PARAMS and text.strip():
             return " ".join(text.split())[:200]
     return None
+
+
+def _note_from(text: str) -> str:
+    """The words the user wants written down: after "saying", else after a colon."""
+    said = _SAYING.split(text, maxsplit=1)
+    if len(said) == 2 and said[1].strip():
+        return said[1].strip()
+    _, colon, rest = text.partition(":")
+    if colon and rest.strip():
+        return rest.strip()
+    return " ".join(text.split())
 
 
 def _pick_number(name_words: set[str], numbers: list[_Mention]) -> _Mention | None:

@@ -61,3 +61,21 @@ def proper_nouns(text: str) -> list[str]:
     """Capitalised words that do not start a sentence (company and people names, mostly)."""
     found = keywords(text, limit=8)
     return [w for w in found if w[:1].isupper()]
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w&'-]*(?:\s+(?:of\s+|&\s+)?[A-Z][\w&'-]*)*")
+
+
+def names(text: str) -> list[str]:
+    """Runs of capitalised words, as company and people names are written: `Vantage Cloud
+    Security`, `Ledgerline` (a sentence's first word is not a name on its own)."""
+    found: list[str] = []
+    for match in _NAME_RUN.finditer(text):
+        words = match.group().split()
+        before = text[: match.start()].rstrip()
+        if not before or before[-1] in ".!?:\n":
+            words = words[1:]
+        phrase = " ".join(words)
+        if phrase and phrase.lower() not in STOPWORDS and len(phrase) > 2 and phrase not in found:
+            found.append(phrase)
+    return found

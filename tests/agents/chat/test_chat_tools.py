@@ -181,6 +181,15 @@ async def test_notes_are_appended_and_attributed(make_ctx: Any, world: str) -> N
     first, second = notes.split("\n")
     assert first == "Met at SaaStr; wants SSO before signing."
     assert second.endswith(" UTC, rep_7] Sent the security questionnaire")
+    # the change shown before it was made kept what the lead already had
+    assert run.change is not None
+    assert run.change.changes == (
+        (
+            "notes",
+            "Met at SaaStr; wants SSO before signing.",
+            "Met at SaaStr… + Sent the security questionnaire",
+        ),
+    )
 
 
 @sqlite_only

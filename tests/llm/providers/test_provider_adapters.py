@@ -215,9 +215,9 @@ async def test_tool_call_and_tool_result_round_trip(
         tools=(TOP_LEADS,),
     )
     answer = await provider.complete(follow_up)
-    # The simulator answers from the tool result it received, under the tool's name.
-    assert "According to get_top_leads" in answer.text
+    # The simulator answers in prose from the tool result it received.
     assert "TechCorp Inc" in answer.text
+    assert "score 92" in answer.text
     assert answer.tool_calls == ()
 
 
