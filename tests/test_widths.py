@@ -246,6 +246,7 @@ def pipeline() -> Any:
 
 def budget_check() -> Any:
     from salesctl.reports.budget import BudgetCheck, BudgetStatus
+    from salesctl.reports.forecast import Anomaly, Driver, Forecast
 
     return BudgetCheck(
         severity="warning",
@@ -263,12 +264,88 @@ def budget_check() -> Any:
                 1,
             )
         ],
-        spike=None,
+        forecast=Forecast(Decimal("0.0412"), Decimal("1.2745"), None),
+        anomalies=[
+            Anomaly(
+                "last_hour",
+                "hour-spike",
+                "2026-12-07T11",
+                NOW - timedelta(hours=1),
+                NOW,
+                Decimal("1.25"),
+                Decimal("0.0429"),
+                7,
+                Decimal("29.1"),
+                True,
+                Driver(
+                    "customer_success",
+                    "claude",
+                    "claude-sonnet-4-5-20250929",
+                    Decimal("1.2"),
+                    Decimal("0.03"),
+                ),
+            )
+        ],
         agent=None,
         timezone="UTC",
         warn_at=[80.0],
         checked_at=NOW,
     )
+
+
+def reconciliation() -> Any:
+    from salesctl.reports.reconcile import ReconcileCell, Reconciliation
+
+    cell = ReconcileCell(
+        date="2026-12-06",
+        provider="openrouter",
+        model="deepseek/deepseek-chat-v3-0324",
+        tracked_usd=Decimal("1234.5678"),
+        billed_usd=Decimal("1301.25"),
+        difference_usd=Decimal("-66.6822"),
+        within_tolerance=False,
+        tracked_requests=48_211,
+        unpriced_requests=3,
+        estimated_requests=2,
+        flagged_request_ids=[],
+        tracked_models=["deepseek-chat-v3-0324"],
+        billed_models=["deepseek/deepseek-chat"],
+    )
+    return Reconciliation(
+        file="invoice.csv",
+        format="openrouter-activity",
+        timezone="UTC",
+        first_day="2026-12-06",
+        last_day="2026-12-06",
+        providers=["openrouter"],
+        tolerance="0.01",
+        tracked_total_usd=Decimal("1234.5678"),
+        billed_total_usd=Decimal("1301.25"),
+        difference_usd=Decimal("-66.6822"),
+        cells_compared=1,
+        cells_outside_tolerance=1,
+        unpriced_requests=3,
+        cells=[cell],
+    )
+
+
+def quality() -> Any:
+    from salesctl.reports.quality import QualityReport, QualityRow
+
+    row = QualityRow(
+        "customer_success",
+        "complex",
+        "claude",
+        "claude-sonnet-4-5-20250929",
+        1_204,
+        311,
+        0.82,
+        0.9,
+        Decimal("12.3456"),
+        Decimal("0.0102538"),
+        Decimal("0.0113931"),
+    )
+    return QualityReport(None, None, [row], [row], 311)
 
 
 def run_summary() -> Any:
@@ -297,7 +374,11 @@ def tables() -> list[tuple[str, Any, list[str]]]:
     from salesctl.config import Settings
     from salesctl.crm.render import leads_table, pipeline_view
     from salesctl.llm.pricing import price_list
-    from salesctl.reports.render import render_budget_check
+    from salesctl.reports.render import (
+        render_budget_check,
+        render_quality,
+        render_reconciliation,
+    )
 
     prices = price_list(Settings())
     return [
@@ -308,7 +389,17 @@ def tables() -> list[tuple[str, Any, list[str]]]:
             _price_table(prices),
             [f"{e.provider}:{e.model}" for e in prices.entries],
         ),
-        ("budget check", render_budget_check(budget_check()), ["$0.0314*", "$250.00"]),
+        (
+            "budget check",
+            render_budget_check(budget_check()),
+            ["$0.0314*", "$250.00", "$1.27", "customer_success"],
+        ),
+        (
+            "costs reconcile",
+            render_reconciliation(reconciliation()),
+            ["~$1,234.57*", "$1,301.25", "-$66.68"],
+        ),
+        ("costs quality", render_quality(quality()), ["customer_success", "$0.0103", "$0.0114"]),
         ("run summary", summary_table(run_summary()), ["claude:claude-3-haiku-20240307"]),
     ]
 

@@ -248,12 +248,17 @@ def _totals(report: CostReport, legend: Legend) -> Table:
         extra.append(f"{count(report.refused_requests)} refused by budget")
     if report.unpriced_requests:
         extra.append(f"{count(report.unpriced_requests)} unpriced")
-    estimated = getattr(report, "estimated_requests", 0) or 0
-    if estimated:
-        extra.append(f"{count(estimated)} estimated")
+    if report.estimated_requests:
+        extra.append(f"{count(report.estimated_requests)} estimated")
     grid.add_row(
         "Calls", count(report.total_requests) + (f" ({', '.join(extra)})" if extra else "")
     )
+    if report.estimated_requests:
+        grid.add_row(
+            "Estimated",
+            f"{ESTIMATED_MARK}{usd(report.estimated_cost_usd)} of the total, for "
+            f"{_plural(report.estimated_requests, 'call')} served without a usage report",
+        )
     grid.add_row("From cache", cache_line(report.cache_stats))
     tokens = report.tokens
     grid.add_row(
@@ -474,7 +479,7 @@ def render_cost_report(
     if report.time_series:
         parts.append(DailyChart(report.time_series, window.granularity, window.timezone, legend))
 
-    notes = legend.lines(report.unpriced_requests, getattr(report, "estimated_requests", 0) or 0)
+    notes = legend.lines(report.unpriced_requests, report.estimated_requests)
     served_note = names.note()
     if served_note:
         notes.append(served_note)

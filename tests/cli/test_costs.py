@@ -162,9 +162,8 @@ def test_estimated_costs_are_in_the_total_and_said_to_be(db_env: str) -> None:
     [growth] = report["by_agent"]
     assert (growth["estimated_cost_usd"], growth["estimated_requests"]) == (Decimal("0.0005"), 1)
     code, out, _ = invoke("costs", "--since", "1d")
-    assert "of it estimated" in out
-    assert "$0.0005 over 1 call(s) served without a usage report" in out
-    assert "1 unpriced call(s)" in out
+    assert "~$0.0005 of the total, for 1 call served without a usage report" in out
+    assert "3 (1 unpriced, 1 estimated)" in out
 
 
 @pytest.mark.parametrize(
