@@ -204,8 +204,7 @@ def test_a_spike_needs_three_earlier_days_with_spend(db_env: str) -> None:
     assert code == 1
     assert out.startswith("BUDGET WARNING - daily $1.00 of $100.00 (1.0%); spike: last hour $1.00")
     assert (
-        "spike: last hour $1.00 is 23.3x the usual $0.0429 "
-        "(marketing on claude:claude-sonnet-4-5)"
+        "spike: last hour $1.00 is 23.3x the usual $0.0429 (marketing on claude:claude-sonnet-4-5)"
     ) in out
     assert check("--daily", "100", "--spike-factor", "30")[0] == 0
 

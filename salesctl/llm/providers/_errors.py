@@ -225,9 +225,7 @@ def transport_failure(exc: BaseException) -> Failure | None:
             # httpx says so when the server closed the connection part-way through a body.
             cut = "complete message body" in str(exc)
             detail = "the response was cut short" if cut else type(exc).__name__
-            return Failure(
-                "connection_error", True, detail=detail + _endpoint(exc), cut_short=cut
-            )
+            return Failure("connection_error", True, detail=detail + _endpoint(exc), cut_short=cut)
     if isinstance(exc, (ConnectionError, OSError)):
         return Failure("connection_error", True, detail=type(exc).__name__)
     return None
