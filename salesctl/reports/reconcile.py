@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 TRACKED_MODEL_DIMS: tuple[str, ...] = ("model",)
-"""The tracking columns naming a call's model, each matched against the billed model. The
-served id today; add the configured id's column here once the rows keep it."""
+"""The rollup columns naming a call's model, each matched against the billed model: the served
+id. The configured id (`configured_model`, kept on detail rows only) is matched too, by
+`_configured_aliases`, for a billed id no served one matches."""
 
 FLAGGED_IDS = 5
 """Request ids listed per cell of unpriced or estimated calls (`costs export` finds the rest)."""
@@ -247,6 +248,41 @@ async def tracked_cells(
     return cells
 
 
+async def _configured_aliases(
+    session: AsyncSession,
+    *,
+    first: date,
+    last: date,
+    zone_name: str,
+    billed: set[tuple[str, str]],
+) -> list[tuple[str, str, str]]:
+    """(provider, served id, configured id) of the window's calls that asked for one of the
+    `billed` ids under another name: a bill keyed by the id you configured (a private model's
+    snapshot, a router alias) lands in the cell of the id the provider served for it."""
+    from sqlalchemy import and_, or_, select
+
+    from salesctl.db.models.tracking import AICostTracking
+
+    t = AICostTracking.__table__
+    zone = load_zone(zone_name)
+    query = (
+        select(t.c.provider, t.c.model, t.c.configured_model)
+        .where(
+            t.c.timestamp >= local_midnight(first, zone),
+            t.c.timestamp < local_midnight(last + timedelta(days=1), zone),
+            t.c.configured_model != t.c.model,
+            or_(
+                *(
+                    and_(t.c.provider == provider, t.c.configured_model == model)
+                    for provider, model in sorted(billed)
+                )
+            ),
+        )
+        .distinct()
+    )
+    return [(p, m, c) for p, m, c in (await session.execute(query)).all()]
+
+
 async def _flagged_ids(
     session: AsyncSession,
     zone_name: str,
@@ -309,6 +345,18 @@ async def read_reconciliation(
     def cell_of(provider: str, model: str) -> str:
         key = model_key(provider, model)
         return alias.get((provider, key), key)
+
+    tracked_keys = set(alias.values())
+    unmatched = {
+        (line.provider, line.model)
+        for line in lines
+        if cell_of(line.provider, line.model) not in tracked_keys
+    }
+    if unmatched:
+        for provider, served, configured in await _configured_aliases(
+            session, first=first, last=last, zone_name=invoice.day_zone, billed=unmatched
+        ):
+            alias.setdefault((provider, model_key(provider, configured)), cell_of(provider, served))
 
     cell_sums: dict[tuple[date, str, str], Sums] = defaultdict(Sums)
     tracked_ids: dict[tuple[date, str, str], set[str]] = defaultdict(set)

@@ -162,6 +162,32 @@ async def test_calls_billed_but_not_tracked_and_tracked_but_not_billed_are_cells
     assert [c.model for c in result.cells[:2]] == ["claude-opus-4-1", "claude-3-haiku"]
 
 
+async def test_a_bill_under_the_configured_id_meets_the_served_one(engine, tmp_path: Path) -> None:
+    """A private model genai-prices does not know: the bill names the id the calls asked for,
+    the rows the dated snapshot the provider served; `configured_model` joins them."""
+    served, configured = "acme-sales-7b-2025-03-01", "acme-sales-7b"
+    await insert_calls(
+        engine,
+        [
+            make_call(
+                provider="openai",
+                model=served,
+                configured_model=configured,
+                cost_usd="0.40",
+                timestamp=at(10, hour),
+            )
+            for hour in (9, 15)
+        ],
+    )
+    path = tmp_path / "invoice.csv"
+    path.write_text(f"date,provider,model,cost_usd\n2025-03-10,openai,{configured},0.80\n")
+    result = await reconcile(engine, read_invoice(path, timezone="UTC"), now=NOW)
+    assert result.exit_code == 0
+    [cell] = result.cells
+    assert (cell.tracked_usd, cell.billed_usd) == (Decimal("0.8"), Decimal("0.8"))
+    assert (cell.tracked_models, cell.billed_models) == ([served], [configured])
+
+
 async def test_generic_days_follow_the_configured_time_zone(engine, tmp_path: Path) -> None:
     # 23:30 UTC on the 10th is the 11th in Berlin.
     await insert_calls(engine, [make_call(cost_usd="0.4", timestamp=at(10, 23))])
