@@ -470,7 +470,7 @@ async def _top_leads(
     facet = _lead_facet(filters)
     walked = None
     if source == "rollup" and top > 0 and facet is not None and plan.since is not None:
-        walked = await _walk_top_leads(session, plan, filters, top, facet)
+        walked = await _TopLeadsWalk(session, plan, filters, top, facet).run()
     if walked is None:
         walked = await _sum_top_leads(session, plan, filters, top, source)
     ranked, leads_total = walked
@@ -570,68 +570,97 @@ def _lead_facet(filters: CostFilters) -> tuple[str, str] | None:
     return chosen[0] if chosen else ("all", "")
 
 
-async def _walk_top_leads(
-    session: AsyncSession,
-    plan: WindowPlan,
-    filters: CostFilters,
-    top: int,
-    facet: tuple[str, str],
-) -> tuple[list[_RankedLead], int] | None:
+class _TopLeadsWalk:
     """The top leads from the per-lead totals, touching few rows whatever the window.
 
     A lead's cost in the window is at most its total (costs are never negative), and equals it
     when all its folded calls lie in whole hours inside the window. So the totals are read in
     descending order; leads whose calls straddle the window's edges, or have unfolded calls,
     are summed exactly; the walk stops once the `top`-th lead found beats the next total.
-    How many leads had calls is counted from the first and last hours the same way. None when
-    the walk would grow past its limits (the caller then sums every lead instead).
+    How many leads had calls is counted from the first and last hours the same way. `run()`
+    gives None when the walk would grow past its limits (the caller then sums every lead
+    instead).
     """
-    import math
 
-    from sqlalchemy import and_, func, literal_column, or_, select
+    def __init__(
+        self,
+        session: AsyncSession,
+        plan: WindowPlan,
+        filters: CostFilters,
+        top: int,
+        facet: tuple[str, str],
+    ) -> None:
+        import math
 
-    from salesctl.db.models.analytics import LeadTotal
-    from salesctl.db.models.crm import Lead
-    from salesctl.reports.filters import hours_since_epoch
+        from salesctl.db.models.analytics import LeadTotal
+        from salesctl.reports.filters import hours_since_epoch
 
-    assert plan.since is not None
-    dialect = _dialect(session)
-    lt = LeadTotal.__table__
-    # SQLite picks indexes by rule: keep the walk on the ranking index.
-    plain = (
-        (lambda c: literal_column(f"+{lt.name}.{c.name}", type_=c.type))
-        if dialect == "sqlite"
-        else (lambda c: c)
-    )
-    of_facet = [lt.c.facet == facet[0], lt.c.value == facet[1]]
-    hour_lo = plan.hour_lo if plan.hour_lo is not None else math.ceil(hours_since_epoch(plan.since))
-    hour_hi = plan.hour_hi
-    lo_any = math.floor(hours_since_epoch(plan.since))
-    hi_any = math.ceil(hours_since_epoch(plan.until)) if plan.until is not None else None
+        assert plan.since is not None
+        self.session = session
+        self.plan = plan
+        self.filters = filters
+        self.top = top
+        self.lt = LeadTotal.__table__
+        self.sqlite = _dialect(session) == "sqlite"
+        self.of_facet = [self.lt.c.facet == facet[0], self.lt.c.value == facet[1]]
+        self.hour_lo = (
+            plan.hour_lo if plan.hour_lo is not None else math.ceil(hours_since_epoch(plan.since))
+        )
+        self.hour_hi = plan.hour_hi
+        self.lo_any = math.floor(hours_since_epoch(plan.since))
+        self.hi_any = math.ceil(hours_since_epoch(plan.until)) if plan.until is not None else None
 
-    def whole(hour: Any) -> Any:
+    async def run(self) -> tuple[list[_RankedLead], int] | None:
+        """The ranked top leads and how many leads had calls; None past the walk's limits."""
+        start = await self._edge_leads()
+        if start is None:
+            return None
+        checked, found, leads_total = start
+        best = await self._walk(checked, found)
+        if best is None:
+            return None
+        if not best:
+            return [], leads_total
+        return await self._named(best), leads_total
+
+    # --- the window's hours, on ints and on columns ---------------------------------------
+
+    def _plain(self, column: Any) -> Any:
+        """The column, kept off SQLite's index choice (it picks indexes by rule: keep the walk
+        on the ranking index)."""
+        from sqlalchemy import literal_column
+
+        if self.sqlite:
+            return literal_column(f"+{self.lt.name}.{column.name}", type_=column.type)
+        return column
+
+    def _whole(self, hour: Any) -> Any:
         """The hour is a whole hour inside the window (works on ints and columns)."""
-        return (hour >= hour_lo) & (hour < hour_hi) if hour_hi is not None else hour >= hour_lo
+        if self.hour_hi is not None:
+            return (hour >= self.hour_lo) & (hour < self.hour_hi)
+        return hour >= self.hour_lo
 
-    def touching(first: Any, last: Any) -> list[Any]:
-        terms = [last >= lo_any]
-        if hi_any is not None:
-            terms.append(first < hi_any)
+    def _touching(self, first: Any, last: Any) -> list[Any]:
+        terms = [last >= self.lo_any]
+        if self.hi_any is not None:
+            terms.append(first < self.hi_any)
         return terms
 
-    def certain(first: int, last: int) -> bool:
-        return bool(whole(first)) or bool(whole(last))
+    def _certain(self, first: int, last: int) -> bool:
+        return bool(self._whole(first)) or bool(self._whole(last))
 
-    def inside(first: int, last: int) -> bool:
-        return first >= hour_lo and (hour_hi is None or last < hour_hi)
+    def _inside(self, first: int, last: int) -> bool:
+        return first >= self.hour_lo and (self.hour_hi is None or last < self.hour_hi)
 
-    async def exact(ids: Sequence[int]) -> dict[int, Sums]:
+    # --- the steps ------------------------------------------------------------------------
+
+    async def _exact(self, ids: Sequence[int]) -> dict[int, Sums]:
         if not ids:
             return {}
         rows = await aggregate(
-            session,
-            plan,
-            filters,
+            self.session,
+            self.plan,
+            self.filters,
             "leads",
             ("lead_id",),
             source="rollup",
@@ -640,112 +669,139 @@ async def _walk_top_leads(
         )
         return {int(key[0]): sums for key, sums in rows if sums.requests}
 
-    # Leads with calls the rollups do not hold yet, and leads whose calls straddle an edge
-    # without a whole hour inside the window: summed exactly, for the count and the ranking.
-    tail = await _unfolded_leads(session, plan, filters)
-    if len(tail) > EXACT_MAX:
-        return None
-    certain_sql = (
-        and_(*of_facet, lt.c.last_hour >= hour_lo)  # the same, for an open-ended window
-        if hour_hi is None
-        else and_(
-            *of_facet,
-            *touching(lt.c.first_hour, lt.c.last_hour),
-            or_(whole(lt.c.first_hour), whole(lt.c.last_hour)),
-        )
-    )
-    uncertain = [
-        int(i)
-        for i in (
-            await session.execute(
-                select(lt.c.lead_id)
-                .where(
-                    *of_facet,
-                    *touching(lt.c.first_hour, lt.c.last_hour),
-                    ~or_(whole(lt.c.first_hour), whole(lt.c.last_hour)),
-                )
-                .limit(EXACT_MAX + 1)
-            )
-        ).scalars()
-    ]
-    if len(tail) + len(uncertain) > EXACT_MAX:
-        return None
-    counted = int(
-        (
-            await session.execute(select(func.count()).select_from(lt).where(certain_sql))
-        ).scalar_one()
-    )
-    tail_in_totals = (
-        await session.execute(
-            select(lt.c.lead_id, lt.c.first_hour, lt.c.last_hour).where(
-                *of_facet, lt.c.lead_id.in_(sorted(tail))
-            )
-        )
-        if tail
-        else None
-    )
-    if tail_in_totals is not None:
-        counted -= sum(1 for row in tail_in_totals if certain(row.first_hour, row.last_hour))
-    checked = set(tail) | set(uncertain)
-    found = await exact(sorted(checked))
-    leads_total = counted + len(found)
-
-    walk = (
-        select(
-            lt.c.lead_id,
-            lt.c.first_hour,
-            lt.c.last_hour,
-            *(lt.c[m] for m in COUNT_METRICS),
-        )
-        .where(*of_facet, *touching(plain(lt.c.first_hour), plain(lt.c.last_hour)))
-        .order_by(lt.c.cost_usd.desc(), lt.c.requests.desc(), lt.c.lead_id.desc())
-    )
-    offset, step = 0, max(WALK_FIRST, 4 * top)
-    while True:
-        rows = (await session.execute(walk.limit(step).offset(offset))).all()
-        pending = []
-        for row in rows:
-            lead_id = int(row.lead_id)
-            if lead_id in checked:
-                continue
-            if inside(row.first_hour, row.last_hour):
-                found[lead_id] = Sums.from_row(row, COUNT_METRICS)
-            else:
-                pending.append(lead_id)
-        if pending:
-            if len(checked) + len(pending) > EXACT_MAX:
-                return None
-            checked.update(pending)
-            found.update(await exact(pending))
-        if len(rows) < step:
-            break  # every lead that could have calls in the window has been seen
-        best = sorted(found.items(), key=_rank_key)[:top]
-        bound = rows[-1]
-        if len(best) == top:
-            kth = best[-1][1]
-            if (kth.cost_usd, kth.requests) > (Decimal(bound.cost_usd), int(bound.requests)):
-                break  # no lead further down can reach the top
-        offset += step
-        step *= 2
-        if offset > WALK_MAX_ROWS:
+    async def _edge_leads(self) -> tuple[set[int], dict[int, Sums], int] | None:
+        """Leads with calls the rollups do not hold yet, and leads whose calls straddle an edge
+        without a whole hour inside the window: summed exactly, for the count and the ranking.
+        Returns them (checked, and their sums) with how many leads had calls."""
+        tail = await _unfolded_leads(self.session, self.plan, self.filters)
+        if len(tail) > EXACT_MAX:
             return None
-    best = sorted(found.items(), key=_rank_key)[:top]
-    if not best:
-        return [], leads_total
-    leads = Lead.__table__
-    names = dict(
-        (
-            await session.execute(
-                select(leads.c.id, leads.c.company_name).where(
-                    leads.c.id.in_([lead_id for lead_id, _ in best])
+        uncertain = await self._uncertain_leads()
+        if len(tail) + len(uncertain) > EXACT_MAX:
+            return None
+        counted = await self._count_certain(tail)
+        checked = set(tail) | set(uncertain)
+        found = await self._exact(sorted(checked))
+        return checked, found, counted + len(found)
+
+    async def _uncertain_leads(self) -> list[int]:
+        """Leads touching the window with no whole hour inside it (at most `EXACT_MAX` + 1)."""
+        from sqlalchemy import or_, select
+
+        lt = self.lt
+        query = (
+            select(lt.c.lead_id)
+            .where(
+                *self.of_facet,
+                *self._touching(lt.c.first_hour, lt.c.last_hour),
+                ~or_(self._whole(lt.c.first_hour), self._whole(lt.c.last_hour)),
+            )
+            .limit(EXACT_MAX + 1)
+        )
+        return [int(i) for i in (await self.session.execute(query)).scalars()]
+
+    async def _count_certain(self, tail: set[int]) -> int:
+        """Leads certain to have calls in the window from their totals alone, less those in
+        `tail` (they are counted from their exact sums)."""
+        from sqlalchemy import and_, func, or_, select
+
+        lt = self.lt
+        certain_sql = (
+            and_(*self.of_facet, lt.c.last_hour >= self.hour_lo)  # the same, open-ended window
+            if self.hour_hi is None
+            else and_(
+                *self.of_facet,
+                *self._touching(lt.c.first_hour, lt.c.last_hour),
+                or_(self._whole(lt.c.first_hour), self._whole(lt.c.last_hour)),
+            )
+        )
+        counted = int(
+            (
+                await self.session.execute(select(func.count()).select_from(lt).where(certain_sql))
+            ).scalar_one()
+        )
+        if tail:
+            tail_in_totals = await self.session.execute(
+                select(lt.c.lead_id, lt.c.first_hour, lt.c.last_hour).where(
+                    *self.of_facet, lt.c.lead_id.in_(sorted(tail))
                 )
             )
-        ).all()
-    )
-    ranked = [
-        _RankedLead(lead_id, names[lead_id], sums) for lead_id, sums in best if lead_id in names
-    ]
-    return ranked, leads_total
+            counted -= sum(
+                1 for row in tail_in_totals if self._certain(row.first_hour, row.last_hour)
+            )
+        return counted
+
+    async def _walk(
+        self, checked: set[int], found: dict[int, Sums]
+    ) -> list[tuple[int, Sums]] | None:
+        """Read the totals in descending order, in growing steps, until no lead further down
+        can reach the top; the best `top` (lead id, sums), or None past the walk's limits."""
+        from sqlalchemy import select
+
+        lt, top = self.lt, self.top
+        walk = (
+            select(
+                lt.c.lead_id,
+                lt.c.first_hour,
+                lt.c.last_hour,
+                *(lt.c[m] for m in COUNT_METRICS),
+            )
+            .where(
+                *self.of_facet,
+                *self._touching(self._plain(lt.c.first_hour), self._plain(lt.c.last_hour)),
+            )
+            .order_by(lt.c.cost_usd.desc(), lt.c.requests.desc(), lt.c.lead_id.desc())
+        )
+        offset, step = 0, max(WALK_FIRST, 4 * top)
+        while True:
+            rows = (await self.session.execute(walk.limit(step).offset(offset))).all()
+            pending = []
+            for row in rows:
+                lead_id = int(row.lead_id)
+                if lead_id in checked:
+                    continue
+                if self._inside(row.first_hour, row.last_hour):
+                    found[lead_id] = Sums.from_row(row, COUNT_METRICS)
+                else:
+                    pending.append(lead_id)
+            if pending:
+                if len(checked) + len(pending) > EXACT_MAX:
+                    return None
+                checked.update(pending)
+                found.update(await self._exact(pending))
+            if len(rows) < step:
+                break  # every lead that could have calls in the window has been seen
+            best = sorted(found.items(), key=_rank_key)[:top]
+            bound = rows[-1]
+            if len(best) == top:
+                kth = best[-1][1]
+                if (kth.cost_usd, kth.requests) > (Decimal(bound.cost_usd), int(bound.requests)):
+                    break  # no lead further down can reach the top
+            offset += step
+            step *= 2
+            if offset > WALK_MAX_ROWS:
+                return None
+        return sorted(found.items(), key=_rank_key)[:top]
+
+    async def _named(self, best: list[tuple[int, Sums]]) -> list[_RankedLead]:
+        """The best leads with their company names; a lead deleted meanwhile drops out."""
+        from sqlalchemy import select
+
+        from salesctl.db.models.crm import Lead
+
+        leads = Lead.__table__
+        names = dict(
+            (
+                await self.session.execute(
+                    select(leads.c.id, leads.c.company_name).where(
+                        leads.c.id.in_([lead_id for lead_id, _ in best])
+                    )
+                )
+            ).all()
+        )
+        return [
+            _RankedLead(lead_id, names[lead_id], sums) for lead_id, sums in best if lead_id in names
+        ]
 
 
 async def _unfolded_leads(
