@@ -329,16 +329,30 @@ def render_cost_report(
     and names mean. `models` are the configured `(provider, model)` ids (tables name models
     by them); `wide` shows every column at full width whatever the terminal."""
     from rich.console import Group
-    from rich.text import Text
 
-    from salesctl.tables import Column, FitTable
-
-    window = report.window
     legend = Legend()
     served = [(m.provider, m.model) for m in report.by_provider_model]
     served += [(s.provider, s.model) for a in report.by_agent for s in a.models]
     names = ModelNames(models, served, wide=wide)
-    parts: list[RenderableType] = []
+    sections = [
+        _cost_heading(report),
+        _totals(report, legend),
+        _agents_section(report, names, legend, wide),
+        _percentiles_table(report, wide),
+        _models_table(report, names, legend, wide),
+        _leads_table(report, legend, wide),
+        _users_section(report, legend, wide),
+        _chart(report, legend),
+        _cost_notes(report, names, legend),
+    ]
+    return Group(*_spaced([section for section in sections if section is not None]))
+
+
+def _cost_heading(report: CostReport) -> RenderableType:
+    """The window, its zone, and the filters other than the window."""
+    from rich.text import Text
+
+    window = report.window
     heading = Text.assemble(
         ("AI costs ", "bold"),
         f"{_when(window.since, window.timezone)} → {_when(window.until, window.timezone)} "
@@ -347,146 +361,173 @@ def render_cost_report(
     filters = [f"{k}={v}" for k, v in report.filters.items() if v and k not in {"since", "until"}]
     if filters:
         heading.append("  filters: " + ", ".join(filters), style="dim")
-    parts.append(heading)
-    parts.append(_totals(report, legend))
+    return heading
 
-    if report.by_agent:
-        parts.append(_agents_table(report, names, legend, wide))
-    else:
-        parts.append(Text("No calls in this window.", style="dim"))
 
-    if report.percentiles:
-        parts.append(
-            FitTable(
-                [
-                    Column("agent", keep=9),
-                    Column("mode", keep=1),
-                    Column("latency p50", right=True, keep=5),
-                    Column("latency p95", right=True, keep=6),
-                    Column("cost p50", right=True, keep=7),
-                    Column("cost p95", right=True, keep=8),
-                ],
-                [
-                    [
-                        p.agent_type,
-                        MODES.get(p.agent_mode or "", p.agent_mode),
-                        _ms(p.latency_p50_ms),
-                        _ms(p.latency_p95_ms),
-                        usd(p.cost_p50_usd),
-                        usd(p.cost_p95_usd),
-                    ]
-                    for p in report.percentiles
-                ],
-                title="Percentiles (nearest rank, detail rows)",
-                wide=wide,
-                more="--wide",
-            )
-        )
+def _agents_section(
+    report: CostReport, names: ModelNames, legend: Legend, wide: bool
+) -> RenderableType:
+    from rich.text import Text
 
-    if report.by_provider_model:
-        parts.append(
-            FitTable(
-                [
-                    Column("model", keep=9),
-                    Column("provider", keep=4),
-                    Column("calls", right=True, keep=7),
-                    Column("cost", right=True, keep=8),
-                    Column("prompt tok", right=True, keep=3),
-                    Column("compl. tok", right=True, keep=2),
-                    Column("cache rd", right=True, keep=1),
-                ],
-                [
-                    [
-                        names.name(m.provider, m.model),
-                        m.provider,
-                        count(m.total_requests),
-                        legend.cost(m.total_cost_usd, m),
-                        count(m.prompt_tokens),
-                        count(m.completion_tokens),
-                        count(m.cache_read_tokens) if m.cache_read_tokens else "—",
-                    ]
-                    for m in report.by_provider_model
-                ],
-                title="By model",
-                wide=wide,
-                more="--wide",
-            )
-        )
+    if not report.by_agent:
+        return Text("No calls in this window.", style="dim")
+    table: RenderableType = _agents_table(report, names, legend, wide)
+    return table
 
-    if report.by_lead:
-        shown = len(report.by_lead)
-        title = (
-            f"Top {shown} of {report.leads_total} leads"
-            if shown < report.leads_total
-            else "By lead"
-        )
-        parts.append(
-            FitTable(
-                [
-                    Column("lead", right=True, keep=9),
-                    Column("company", keep=8, squeeze=12),
-                    Column("calls", right=True, keep=6),
-                    Column("cost", right=True, keep=7),
-                    Column("agents", keep=3, wrap=True),
-                ],
-                [
-                    [
-                        str(lead.lead_id),
-                        lead.company_name,
-                        count(lead.total_requests),
-                        legend.cost(lead.total_cost_usd, lead),
-                        ", ".join(lead.agents_used),
-                    ]
-                    for lead in report.by_lead
-                ],
-                title=title,
-                wide=wide,
-                more="--wide",
-            )
-        )
 
-    if report.by_user is not None:
-        if report.by_user:
-            parts.append(
-                FitTable(
-                    [
-                        Column("user", keep=9, squeeze=12),
-                        Column("sessions", right=True, keep=5),
-                        Column("calls", right=True, keep=6),
-                        Column("cost", right=True, keep=8),
-                        Column("most expensive sessions", keep=3),
-                    ],
-                    [
-                        [
-                            u.user_id,
-                            count(u.sessions),
-                            count(u.total_requests),
-                            legend.cost(u.total_cost_usd, u),
-                            "\n".join(
-                                f"{s.session_id} {usd(s.total_cost_usd)}" for s in u.top_sessions
-                            ),
-                        ]
-                        for u in report.by_user
-                    ],
-                    title="By rep (chat agents)",
-                    wide=wide,
-                    more="--wide",
-                )
-            )
-        else:
-            parts.append(Text("No chat calls by a user.", style="dim"))
+def _percentiles_table(report: CostReport, wide: bool) -> RenderableType | None:
+    from salesctl.tables import Column, FitTable
 
-    if report.time_series:
-        parts.append(DailyChart(report.time_series, window.granularity, window.timezone, legend))
+    if not report.percentiles:
+        return None
+    return FitTable(
+        [
+            Column("agent", keep=9),
+            Column("mode", keep=1),
+            Column("latency p50", right=True, keep=5),
+            Column("latency p95", right=True, keep=6),
+            Column("cost p50", right=True, keep=7),
+            Column("cost p95", right=True, keep=8),
+        ],
+        [
+            [
+                p.agent_type,
+                MODES.get(p.agent_mode or "", p.agent_mode),
+                _ms(p.latency_p50_ms),
+                _ms(p.latency_p95_ms),
+                usd(p.cost_p50_usd),
+                usd(p.cost_p95_usd),
+            ]
+            for p in report.percentiles
+        ],
+        title="Percentiles (nearest rank, detail rows)",
+        wide=wide,
+        more="--wide",
+    )
+
+
+def _models_table(
+    report: CostReport, names: ModelNames, legend: Legend, wide: bool
+) -> RenderableType | None:
+    from salesctl.tables import Column, FitTable
+
+    if not report.by_provider_model:
+        return None
+    return FitTable(
+        [
+            Column("model", keep=9),
+            Column("provider", keep=4),
+            Column("calls", right=True, keep=7),
+            Column("cost", right=True, keep=8),
+            Column("prompt tok", right=True, keep=3),
+            Column("compl. tok", right=True, keep=2),
+            Column("cache rd", right=True, keep=1),
+        ],
+        [
+            [
+                names.name(m.provider, m.model),
+                m.provider,
+                count(m.total_requests),
+                legend.cost(m.total_cost_usd, m),
+                count(m.prompt_tokens),
+                count(m.completion_tokens),
+                count(m.cache_read_tokens) if m.cache_read_tokens else "—",
+            ]
+            for m in report.by_provider_model
+        ],
+        title="By model",
+        wide=wide,
+        more="--wide",
+    )
+
+
+def _leads_table(report: CostReport, legend: Legend, wide: bool) -> RenderableType | None:
+    from salesctl.tables import Column, FitTable
+
+    if not report.by_lead:
+        return None
+    shown = len(report.by_lead)
+    title = (
+        f"Top {shown} of {report.leads_total} leads" if shown < report.leads_total else "By lead"
+    )
+    return FitTable(
+        [
+            Column("lead", right=True, keep=9),
+            Column("company", keep=8, squeeze=12),
+            Column("calls", right=True, keep=6),
+            Column("cost", right=True, keep=7),
+            Column("agents", keep=3, wrap=True),
+        ],
+        [
+            [
+                str(lead.lead_id),
+                lead.company_name,
+                count(lead.total_requests),
+                legend.cost(lead.total_cost_usd, lead),
+                ", ".join(lead.agents_used),
+            ]
+            for lead in report.by_lead
+        ],
+        title=title,
+        wide=wide,
+        more="--wide",
+    )
+
+
+def _users_section(report: CostReport, legend: Legend, wide: bool) -> RenderableType | None:
+    """The per-rep view (chat agents): None when it was not asked for."""
+    from rich.text import Text
+
+    from salesctl.tables import Column, FitTable
+
+    if report.by_user is None:
+        return None
+    if not report.by_user:
+        return Text("No chat calls by a user.", style="dim")
+    return FitTable(
+        [
+            Column("user", keep=9, squeeze=12),
+            Column("sessions", right=True, keep=5),
+            Column("calls", right=True, keep=6),
+            Column("cost", right=True, keep=8),
+            Column("most expensive sessions", keep=3),
+        ],
+        [
+            [
+                u.user_id,
+                count(u.sessions),
+                count(u.total_requests),
+                legend.cost(u.total_cost_usd, u),
+                "\n".join(f"{s.session_id} {usd(s.total_cost_usd)}" for s in u.top_sessions),
+            ]
+            for u in report.by_user
+        ],
+        title="By rep (chat agents)",
+        wide=wide,
+        more="--wide",
+    )
+
+
+def _chart(report: CostReport, legend: Legend) -> RenderableType | None:
+    if not report.time_series:
+        return None
+    window = report.window
+    return DailyChart(report.time_series, window.granularity, window.timezone, legend)
+
+
+def _cost_notes(report: CostReport, names: ModelNames, legend: Legend) -> RenderableType | None:
+    """What the marks and the model names mean, and the report's own notes."""
+    from rich.console import Group
+    from rich.text import Text
 
     notes = legend.lines(report.unpriced_requests, report.estimated_requests)
     served_note = names.note()
     if served_note:
         notes.append(served_note)
     notes.extend(f"note: {note}" for note in report.notes)
-    if notes:
-        parts.append(Group(*(Text(note, style="dim") for note in notes)))
-    return Group(*_spaced(parts))
+    if not notes:
+        return None
+    return Group(*(Text(note, style="dim") for note in notes))
 
 
 def _spaced(parts: list[RenderableType]) -> list[RenderableType]:
