@@ -25,9 +25,18 @@ from salesctl.reports.filters import (
     month_start,
     verify_agents,
 )
-from salesctl.reports.forecast import Anomaly, Forecast, anomalies, forecast, read_pattern
+from salesctl.reports.forecast import (
+    Anomaly,
+    Forecast,
+    SpendPattern,
+    anomalies,
+    forecast,
+    read_pattern,
+)
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 Severity = Literal["info", "warning", "critical"]
@@ -208,88 +217,28 @@ async def check_budgets(
     now = now or datetime.now(UTC)
     zone = load_zone(request.timezone)
     today = local_date(now, zone)
-    first = min(month_start(today), today - timedelta(days=BASELINE_DAYS))
-    days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
-    filters = await verify_agents(
-        session,
-        CostFilters(
-            agents=(request.agent,) if request.agent else (),
-            timezone=request.timezone,
-            pending_agents=request.pending_agents,
-        ),
-    )
+    filters = await _check_filters(session, request)
     request = replace(request, agent=filters.agents[0] if filters.agents else None)
-    per_day = dict(zip(days, await daily_spend(session, filters, days), strict=True))
-    prefix = f"{request.agent}:" if request.agent else ""
-    budgets: list[BudgetStatus] = []
-    for scope, budget, period, covered in (
-        ("daily", request.daily_usd, today.isoformat(), [today]),
-        (
-            "monthly",
-            request.monthly_usd,
-            today.strftime("%Y-%m"),
-            [d for d in days if d >= month_start(today)],
-        ),
-    ):
-        if budget is None:
-            continue
-        spend = sum((per_day[d][0] for d in covered), Decimal(0))
-        percent = _pct(spend, budget)
-        thresholds = sorted({*(round(t) for t in request.warn_at), 100})
-        budgets.append(
-            BudgetStatus(
-                scope=prefix + scope,
-                period=period,
-                spend_usd=spend.normalize() if spend else Decimal(0),
-                budget_usd=budget,
-                percent=round(percent, 1),
-                severity=_severity(percent, request.warn_at),
-                crossed=[t for t in thresholds if percent >= t],
-                requests=sum(per_day[d][1] for d in covered),
-                unpriced_requests=sum(per_day[d][2] for d in covered),
-            )
-        )
-    history = sum(
-        1 for i in range(1, BASELINE_DAYS + 1) if per_day[today - timedelta(days=i)][0] > 0
+    days = _days_read(today)
+    spend = _DailySpend(
+        today, dict(zip(days, await daily_spend(session, filters, days), strict=True))
     )
+    prefix = f"{request.agent}:" if request.agent else ""
+    budgets = _budget_statuses(request, spend, prefix)
     pattern = await read_pattern(session, filters, now=now)
-    spent_today = per_day[today][0]
-    spent_month = sum((per_day[d][0] for d in days if d >= month_start(today)), Decimal(0))
     outlook = forecast(
         pattern,
         zone=zone,
         today=today,
-        spent_today=spent_today,
-        spent_month=spent_month,
+        spent_today=spend.today_cost(),
+        spent_month=spend.spent(spend.month()),
         monthly_budget=request.monthly_usd,
     )
-    found = anomalies(
-        pattern,
-        zone=zone,
-        today=today,
-        spent_today=spent_today,
-        history_days=history,
-        factor=request.spike_factor,
-        prefix=prefix,
+    found = await _spikes(
+        session, filters, request, spend, pattern, zone=zone, prefix=prefix, now=now
     )
-    if any(a.is_spike for a in found):  # rare: read again per agent and model, to name them
-        pattern = await read_pattern(session, filters, now=now, by_key=True)
-        found = anomalies(
-            pattern,
-            zone=zone,
-            today=today,
-            spent_today=spent_today,
-            history_days=history,
-            factor=request.spike_factor,
-            prefix=prefix,
-        )
-    ranks = [SEVERITY_RANK[b.severity] for b in budgets]
-    ranks += [1 for a in found if a.is_spike]
-    if outlook.crosses_at is not None:
-        ranks.append(1)  # the forecast reaches the monthly budget before the spend does
-    severity: Severity = ("info", "warning", "critical")[max(ranks, default=0)]  # type: ignore[assignment]
     check = BudgetCheck(
-        severity=severity,
+        severity=_overall_severity(budgets, found, outlook),
         summary="",
         budgets=budgets,
         forecast=outlook,
@@ -301,6 +250,127 @@ async def check_budgets(
     )
     check.summary = summary_line(check)
     return check
+
+
+def _days_read(today: date) -> list[date]:
+    """The local days a check reads: this month so far and the spike baseline before today."""
+    first = min(month_start(today), today - timedelta(days=BASELINE_DAYS))
+    return [first + timedelta(days=i) for i in range((today - first).days + 1)]
+
+
+async def _check_filters(session: AsyncSession, request: BudgetRequest) -> CostFilters:
+    """The check's filters, a pending agent name resolved to a tracked agent type."""
+    return await verify_agents(
+        session,
+        CostFilters(
+            agents=(request.agent,) if request.agent else (),
+            timezone=request.timezone,
+            pending_agents=request.pending_agents,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _DailySpend:
+    """(cost, requests, unpriced) per local day read, up to and including `today`."""
+
+    today: date
+    per_day: dict[date, tuple[Decimal, int, int]]
+
+    def month(self) -> list[date]:
+        return [d for d in self.per_day if d >= month_start(self.today)]
+
+    def today_cost(self) -> Decimal:
+        return self.per_day[self.today][0]
+
+    def spent(self, covered: Sequence[date]) -> Decimal:
+        return sum((self.per_day[d][0] for d in covered), Decimal(0))
+
+    def history_days(self) -> int:
+        """Days of the baseline before today that had any spend."""
+        return sum(
+            1
+            for i in range(1, BASELINE_DAYS + 1)
+            if self.per_day[self.today - timedelta(days=i)][0] > 0
+        )
+
+
+def _budget_statuses(request: BudgetRequest, spend: _DailySpend, prefix: str) -> list[BudgetStatus]:
+    """The daily and the monthly budget, each when set."""
+    today = spend.today
+    budgets: list[BudgetStatus] = []
+    for scope, budget, period, covered in (
+        ("daily", request.daily_usd, today.isoformat(), [today]),
+        ("monthly", request.monthly_usd, today.strftime("%Y-%m"), spend.month()),
+    ):
+        if budget is not None:
+            budgets.append(_budget_status(request, spend, prefix + scope, budget, period, covered))
+    return budgets
+
+
+def _budget_status(
+    request: BudgetRequest,
+    spend: _DailySpend,
+    scope: str,
+    budget: Decimal,
+    period: str,
+    covered: Sequence[date],
+) -> BudgetStatus:
+    spent = spend.spent(covered)
+    percent = _pct(spent, budget)
+    thresholds = sorted({*(round(t) for t in request.warn_at), 100})
+    return BudgetStatus(
+        scope=scope,
+        period=period,
+        spend_usd=spent.normalize() if spent else Decimal(0),
+        budget_usd=budget,
+        percent=round(percent, 1),
+        severity=_severity(percent, request.warn_at),
+        crossed=[t for t in thresholds if percent >= t],
+        requests=sum(spend.per_day[d][1] for d in covered),
+        unpriced_requests=sum(spend.per_day[d][2] for d in covered),
+    )
+
+
+async def _spikes(
+    session: AsyncSession,
+    filters: CostFilters,
+    request: BudgetRequest,
+    spend: _DailySpend,
+    pattern: SpendPattern,
+    *,
+    zone: ZoneInfo,
+    prefix: str,
+    now: datetime,
+) -> list[Anomaly]:
+    """Today's spikes and drops against the baseline; a spike is read again per agent and
+    model, to name them (rare, so the common check reads the pattern once)."""
+
+    def find(pattern: SpendPattern) -> list[Anomaly]:
+        return anomalies(
+            pattern,
+            zone=zone,
+            today=spend.today,
+            spent_today=spend.today_cost(),
+            history_days=spend.history_days(),
+            factor=request.spike_factor,
+            prefix=prefix,
+        )
+
+    found = find(pattern)
+    if any(a.is_spike for a in found):
+        found = find(await read_pattern(session, filters, now=now, by_key=True))
+    return found
+
+
+def _overall_severity(
+    budgets: Sequence[BudgetStatus], found: Sequence[Anomaly], outlook: Forecast
+) -> Severity:
+    ranks = [SEVERITY_RANK[b.severity] for b in budgets]
+    ranks += [1 for a in found if a.is_spike]
+    if outlook.crosses_at is not None:
+        ranks.append(1)  # the forecast reaches the monthly budget before the spend does
+    return ("info", "warning", "critical")[max(ranks, default=0)]  # type: ignore[return-value]
 
 
 def summary_line(check: BudgetCheck) -> str:
