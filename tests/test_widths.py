@@ -349,8 +349,8 @@ def quality() -> Any:
 
 
 def run_summary() -> Any:
+    from salesctl.agents.bulk import RunSummary
     from salesctl.agents.outcome import AgentOutcome, CallRecord
-    from salesctl.agents.runner import RunSummary
 
     call = CallRecord(
         "claude", "claude-3-haiku-20240307", Decimal("0.00033525"), 900, 300, 3900, False, "t"

@@ -23,7 +23,7 @@ from salesctl.agents.context import AgentType, ModelChoice
 from salesctl.agents.icp import match_profile
 from salesctl.agents.lead import LeadSnapshot
 from salesctl.agents.meetings import meeting_slots
-from salesctl.agents.runner import bulk_scope, count_pending
+from salesctl.agents.bulk import bulk_scope, count_pending
 from salesctl.agents.selection import LeadSelection
 from salesctl.agents.store import reading
 from salesctl.db.base import utcnow

@@ -15,7 +15,7 @@ from salesctl.money import usd
 if TYPE_CHECKING:
     from salesctl.agents.estimate import RunEstimate
     from salesctl.agents.outcome import AgentOutcome
-    from salesctl.agents.runner import RunSummary
+    from salesctl.agents.bulk import RunSummary
     from salesctl.config import ICPSettings
 
 DASH = "—"

@@ -2,7 +2,7 @@
 
 The six agent commands share one set of options (which leads, how many at once, which
 model, estimate or run) and one code path: build the agent, run it through
-`salesctl.agents.runner.run_agent`, render the panel or the summary.
+`salesctl.agents.bulk.run_agent`, render the panel or the summary.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
     from rich.status import Status as Spinner
 
+    from salesctl.agents.bulk import LeadFinished, RunEvent, RunStarted, RunSummary
     from salesctl.agents.context import ModelChoice
     from salesctl.agents.estimate import RunEstimate
-    from salesctl.agents.runner import LeadFinished, RunEvent, RunStarted, RunSummary
     from salesctl.agents.selection import LeadSelection
 
 app = typer.Typer(help="The six lead agents.")
@@ -322,8 +322,8 @@ def converse(
 
 
 def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | None = None) -> None:
+    from salesctl.agents.bulk import RunOptions
     from salesctl.agents.context import model_choice
-    from salesctl.agents.runner import RunOptions
     from salesctl.agents.selection import LeadSelection
     from salesctl.config import get_settings
 
@@ -360,7 +360,8 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
 
     async def go(rt: _runtime.Runtime) -> RunSummary:
         from salesctl.agents import agent_class
-        from salesctl.agents.runner import StopSignal, run_agent, stop_on_signals
+        from salesctl.agents.bulk import StopSignal, run_agent
+        from salesctl.cli._signals import stop_on_signals
 
         agent = agent_class(agent_type)(
             sessions=rt.sessions,
@@ -540,7 +541,7 @@ class _ProgressReport:
             self.status.start()
 
     def __call__(self, event: RunEvent) -> None:
-        from salesctl.agents.runner import LeadFinished, RunStarted, Stopping
+        from salesctl.agents.bulk import LeadFinished, RunStarted, Stopping
 
         if isinstance(event, RunStarted):
             self._started(event)

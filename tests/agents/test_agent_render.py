@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from rich.console import Console, RenderableType
 
+from salesctl.agents.bulk import RunSummary
 from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure
 from salesctl.agents.render import cost_words, outcome_panel, summary_table
-from salesctl.agents.runner import RunSummary
 
 
 def text_of(renderable: RenderableType) -> str:

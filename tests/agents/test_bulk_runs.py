@@ -109,7 +109,7 @@ def signal_on(
 def test_sigterm_lets_leads_in_flight_finish_and_the_next_run_resumes(
     sim: Any, leads: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from salesctl.agents.runner import LeadFinished
+    from salesctl.agents.bulk import LeadFinished
 
     ids = leads(*many_leads(12))
     sim.latency_ms = 200
@@ -136,7 +136,7 @@ def test_sigterm_lets_leads_in_flight_finish_and_the_next_run_resumes(
 def test_a_second_ctrl_c_aborts_and_closes_the_claims_in_flight(
     sim: Any, leads: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from salesctl.agents.runner import RunStarted, Stopping
+    from salesctl.agents.bulk import RunStarted, Stopping
 
     leads(*many_leads(4))
     sim.latency_ms = 10_000
