@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from salesctl.agents import prompts
+from salesctl.agents.bulk import bulk_scope, count_pending
 from salesctl.agents.claims import pending_lead_ids
 from salesctl.agents.context import AgentType, ModelChoice
 from salesctl.agents.icp import match_profile
 from salesctl.agents.lead import LeadSnapshot
 from salesctl.agents.meetings import meeting_slots
-from salesctl.agents.bulk import bulk_scope, count_pending
 from salesctl.agents.selection import LeadSelection
 from salesctl.agents.store import reading
 from salesctl.db.base import utcnow

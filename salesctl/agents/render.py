@@ -13,9 +13,9 @@ from rich.text import Text
 from salesctl.money import usd
 
 if TYPE_CHECKING:
+    from salesctl.agents.bulk import RunSummary
     from salesctl.agents.estimate import RunEstimate
     from salesctl.agents.outcome import AgentOutcome
-    from salesctl.agents.bulk import RunSummary
     from salesctl.config import ICPSettings
 
 DASH = "—"
