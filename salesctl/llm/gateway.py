@@ -38,7 +38,8 @@ from salesctl.llm.inputs import (
 from salesctl.llm.pricing import PriceBook
 from salesctl.llm.recorder import Attempt, Recorder
 from salesctl.llm.router import RoutingDecision, route
-from salesctl.llm.tracking import TrackingRecord, TrackingWriter, spool_path
+from salesctl.llm.spool import spool_path
+from salesctl.llm.tracking import TrackingRecord, TrackingWriter
 from salesctl.llm.types import (
     LLMConfig,
     LLMResult,
