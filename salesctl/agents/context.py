@@ -9,26 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from salesctl.errors import InvalidInput
 from salesctl.llm.types import LLMConfig, LLMResult, Message
+from salesctl.vocabulary import LeadAgentType
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from salesctl.agents.writer import ResultWriter
     from salesctl.config import Settings
-
-AgentType = Literal["qualification", "enrichment", "growth", "marketing", "bdr", "conversation"]
-AGENT_TYPES: tuple[AgentType, ...] = (
-    "qualification",
-    "enrichment",
-    "growth",
-    "marketing",
-    "bdr",
-    "conversation",
-)
 
 
 class Gateway(Protocol):
@@ -63,7 +54,7 @@ class ModelChoice:
 class AgentContext:
     """One agent run on one lead: its dependencies and its claim (`run_id`, `worker_id`)."""
 
-    agent_type: AgentType
+    agent_type: LeadAgentType
     lead_id: int
     run_id: int
     worker_id: str
@@ -88,7 +79,7 @@ class AgentContext:
 
 def model_choice(
     settings: Settings,
-    agent: AgentType,
+    agent: LeadAgentType,
     *,
     provider: str | None = None,
     model: str | None = None,

@@ -20,14 +20,12 @@ from salesctl.agents.lead import DealSnapshot, LeadSnapshot
 from salesctl.agents.outcome import CallRecord, LeadFailure, run_cost
 from salesctl.db.base import utcnow
 from salesctl.db.models import AgentRun, Deal, Lead
+from salesctl.vocabulary import OPEN_DEAL_STAGES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from salesctl.agents.context import AgentContext
-
-OPEN_DEAL_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
-
 
 LeadValues = dict[str, Any]
 ApplyResult = Callable[["AsyncSession", Mapping[str, Any]], Awaitable[LeadValues]]

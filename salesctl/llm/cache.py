@@ -22,6 +22,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from salesctl.llm.types import ProviderRequest, ProviderResponse, ToolCall, Usage
+from salesctl.vocabulary import CHAT_AGENT_TYPES, LEAD_AGENT_TYPES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -37,11 +38,6 @@ CACHE_FORMAT = 1
 WRITE_WINDOW_S = 0.1
 """How long the database cache gathers stores before writing them in one transaction."""
 """Bumped when the key or value layout changes, so old entries simply miss."""
-
-LEAD_AGENTS = frozenset(
-    {"qualification", "enrichment", "growth", "marketing", "bdr", "conversation"}
-)
-CHAT_AGENTS = frozenset({"sr_bdr", "pipeline_manager", "customer_success"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +152,12 @@ def cache_enabled(agent_type: str, mode: str, explicit: bool | None, settings: S
     """The per-agent policy: lead agents cache by default, chat agents don't (live tool data)."""
     if explicit is not None:
         return explicit
-    if agent_type in CHAT_AGENTS:
+    if agent_type in CHAT_AGENT_TYPES:
         return settings.router.chat_cache
     agent = settings.agents.get(agent_type)
     if agent is not None:
         return agent.cache
-    if agent_type in LEAD_AGENTS:
+    if agent_type in LEAD_AGENT_TYPES:
         return True
     return mode == "passthrough"
 

@@ -50,6 +50,7 @@ from salesctl.llm.types import (
     TextDelta,
     ToolSpec,
 )
+from salesctl.vocabulary import COMPLEXITIES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -61,7 +62,6 @@ __all__ = ["CostOptimizedLLMProvider", "LLMStream", "validate_config"]
 
 log = logging.getLogger("salesctl.gateway")
 
-TIERS = ("simple", "medium", "complex")
 REPAIR_PROMPT = (
     "Your previous answer was not valid for the required JSON schema ({error}). "
     "Reply again with only the corrected JSON object, nothing else."
@@ -519,9 +519,9 @@ class CostOptimizedLLMProvider:
         if not call.step_down or call.decision is None:
             return None
         tier = call.tier or call.decision.complexity
-        if TIERS.index(tier) == 0:
+        if COMPLEXITIES.index(tier) == 0:
             return None
-        cheaper = TIERS[TIERS.index(tier) - 1]
+        cheaper = COMPLEXITIES[COMPLEXITIES.index(tier) - 1]
         choices = tier_choices(self.settings.router, cheaper)  # type: ignore[arg-type]
         if call.config.provider:
             choices = [c for c in choices if c[0] == call.config.provider]

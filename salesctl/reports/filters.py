@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from salesctl.errors import ConfigError, InvalidInput
+from salesctl.vocabulary import AGENT_TYPES, CHAT_AGENT_ALIASES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -24,22 +25,6 @@ if TYPE_CHECKING:
 
 Granularity = Literal["day", "week", "month"]
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
-
-AGENT_TYPES: tuple[str, ...] = (
-    "qualification",
-    "enrichment",
-    "growth",
-    "marketing",
-    "bdr",
-    "conversation",
-    "sr_bdr",
-    "pipeline_manager",
-    "customer_success",
-)
-"""The agent types salesctl's own agents write into tracking rows."""
-
-CHAT_AGENT_ALIASES = {"sr-bdr": "sr_bdr", "pipeline": "pipeline_manager", "cs": "customer_success"}
-"""The names `salesctl chat` uses for the chat agents."""
 
 CLI_NAMES = {
     "since": "--since",

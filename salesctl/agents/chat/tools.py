@@ -28,12 +28,8 @@ from salesctl.db.queries import leads as lead_queries
 from salesctl.db.session import describe_db_error
 from salesctl.errors import NotFound
 from salesctl.llm.types import ToolCall, ToolSpec
+from salesctl.vocabulary import DEAL_STAGES, OPEN_DEAL_STAGES, DealStage, LeadStatus, LeadTier
 
-Stage = Literal[
-    "prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"
-]
-LeadStatus = Literal["new", "working", "qualified", "disqualified", "customer"]
-Tier = Literal["hot", "warm", "cold"]
 OnboardingStepKey = Literal[
     "kickoff", "technical_setup", "training", "first_value", "check_in_30", "qbr"
 ]
@@ -269,7 +265,7 @@ SEARCH_LEADS = Tool(
 
 class TopLeadsArgs(Args):
     limit: int = Field(5, ge=1, le=50, description="How many leads to show.")
-    tier: Tier | None = Field(None, description="Only leads in this qualification tier.")
+    tier: LeadTier | None = Field(None, description="Only leads in this qualification tier.")
 
 
 async def _top_leads(args: TopLeadsArgs, session: AsyncSession, now: datetime) -> Any:
@@ -407,14 +403,14 @@ ADD_LEAD_NOTE = Tool(
 
 
 class ListDealsArgs(Args):
-    stage: Stage | None = Field(None, description="Only deals in this stage.")
+    stage: DealStage | None = Field(None, description="Only deals in this stage.")
     open_only: bool = Field(False, description="Only deals not yet closed.")
     limit: int = Field(20, ge=1, le=100, description="How many deals at most.")
 
 
 async def _list_deals(args: ListDealsArgs, session: AsyncSession, now: datetime) -> Any:
     stages: Sequence[str] | None = (
-        [args.stage] if args.stage else assessments.OPEN_STAGES if args.open_only else None
+        [args.stage] if args.stage else OPEN_DEAL_STAGES if args.open_only else None
     )
     rows = await queries.list_deals(session=session, stages=stages, limit=args.limit)
     return {"deals": [deal_summary(r.deal, r.company_name, now) for r in rows]}
@@ -440,9 +436,9 @@ async def _pipeline_summary(args: NoArgs, session: AsyncSession, now: datetime) 
             "deals": totals[stage].deals if stage in totals else 0,
             "amount": totals[stage].amount if stage in totals else Decimal(0),
         }
-        for stage in get_args(Stage)
+        for stage in DEAL_STAGES
     ]
-    open_rows = [s for s in stages if s["stage"] in assessments.OPEN_STAGES]
+    open_rows = [s for s in stages if s["stage"] in OPEN_DEAL_STAGES]
     return {
         "stages": stages,
         "open_deals": sum(s["deals"] for s in open_rows),
@@ -466,7 +462,7 @@ class StalledDealsArgs(Args):
 
 
 async def _stalled_deals(args: StalledDealsArgs, session: AsyncSession, now: datetime) -> Any:
-    rows = await queries.list_deals(session=session, stages=assessments.OPEN_STAGES, limit=500)
+    rows = await queries.list_deals(session=session, stages=OPEN_DEAL_STAGES, limit=500)
     stalled = [
         deal_summary(r.deal, r.company_name, now)
         for r in rows
@@ -485,7 +481,7 @@ STALLED_DEALS = Tool(
 
 
 async def _at_risk_deals(args: NoArgs, session: AsyncSession, now: datetime) -> Any:
-    rows = await queries.list_deals(session=session, stages=assessments.OPEN_STAGES, limit=500)
+    rows = await queries.list_deals(session=session, stages=OPEN_DEAL_STAGES, limit=500)
     at_risk = []
     for row in rows:
         lead = await session.get(Lead, row.deal.lead_id)
@@ -560,7 +556,7 @@ MOVE_WORDS = (
 
 class MoveDealArgs(Args):
     deal_id: int = Field(ge=1, description="The deal to move.")
-    stage: Stage = Field(description="The stage to move it to.")
+    stage: DealStage = Field(description="The stage to move it to.")
     next_step: str | None = Field(
         None, max_length=500, description="A new next step, if the user gave one."
     )
