@@ -19,6 +19,7 @@ from salesctl.agents import store
 from salesctl.agents.claims import Claim, claim_named
 from salesctl.agents.context import (
     AgentContext,
+    ApplyResult,
     Gateway,
     model_choice,
     new_worker_id,
@@ -103,7 +104,7 @@ async def save_output(
     runtime: Runtime[AgentContext],
     state: LeadState,
     output: dict[str, Any],
-    apply: store.ApplyResult,
+    apply: ApplyResult,
 ) -> dict[str, Any]:
     """Save `output` on the lead (via `apply`) and on the run, in one transaction."""
     calls = state.get("calls", [])
