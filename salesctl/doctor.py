@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from salesctl.vocabulary import COMPLEXITIES
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from decimal import Decimal
@@ -104,7 +106,7 @@ def check_config() -> tuple[Check, Settings | None]:
             canonical_provider(agent.provider)
             if not agent.model.strip():
                 raise ConfigError(f"agents.{name}.model is empty")
-        for tier in ("simple", "medium", "complex"):
+        for tier in COMPLEXITIES:
             for choice in getattr(settings.router, tier):
                 parse_choice(choice, where=f"router.{tier}")
     except ConfigError as exc:

@@ -19,7 +19,8 @@ from salesctl.db import migrate
 from salesctl.db.models import AICostTracking
 from salesctl.db.session import create_engine, session_factory, sqlite_path
 from salesctl.llm.simulator import Simulator
-from salesctl.llm.tracking import Spool, TrackingRecord, replay_spool, spool_path
+from salesctl.llm.spool import Spool, spool_path
+from salesctl.llm.tracking import TrackingRecord, replay_spool
 
 DUMMY_KEYS = {
     "CEREBRAS_API_KEY": "csk-doctor-test-key-0001",

@@ -11,6 +11,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from salesctl.vocabulary import LEAD_AGENT_TYPES
+
 if TYPE_CHECKING:
     from salesctl.agents.base import LeadAgent
 
@@ -23,7 +25,7 @@ _AGENT_MODULES = {
     "ConversationAgent": "salesctl.agents.conversation",
 }
 
-_AGENT_CLASSES = {
+_AGENT_CLASSES: dict[str, str] = {
     "qualification": "QualificationAgent",
     "enrichment": "EnrichmentAgent",
     "growth": "GrowthAgent",
@@ -39,7 +41,7 @@ def agent_class(agent_type: str) -> type[LeadAgent]:
     """The agent class for an agent type (`qualification`, …, `conversation`)."""
     name = _AGENT_CLASSES.get(agent_type)
     if name is None:
-        known = ", ".join(_AGENT_CLASSES)
+        known = ", ".join(LEAD_AGENT_TYPES)
         raise ValueError(f"unknown lead agent {agent_type!r} (known: {known})")
     cls: type[LeadAgent] = __getattr__(name)
     return cls

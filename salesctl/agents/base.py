@@ -19,7 +19,7 @@ from salesctl.agents import store
 from salesctl.agents.claims import Claim, claim_named
 from salesctl.agents.context import (
     AgentContext,
-    AgentType,
+    ApplyResult,
     Gateway,
     model_choice,
     new_worker_id,
@@ -28,6 +28,7 @@ from salesctl.agents.lead import LeadSnapshot
 from salesctl.agents.outcome import AgentOutcome, CallRecord, LeadFailure, lead_failure
 from salesctl.db.session import unreachable_reason
 from salesctl.errors import InvalidInput, NotFound
+from salesctl.vocabulary import LeadAgentType
 
 if TYPE_CHECKING:
     from langgraph.graph.state import CompiledStateGraph, StateGraph
@@ -103,7 +104,7 @@ async def save_output(
     runtime: Runtime[AgentContext],
     state: LeadState,
     output: dict[str, Any],
-    apply: store.ApplyResult,
+    apply: ApplyResult,
 ) -> dict[str, Any]:
     """Save `output` on the lead (via `apply`) and on the run, in one transaction."""
     calls = state.get("calls", [])
@@ -127,7 +128,7 @@ class LeadAgent:
     `gateway=`, it builds a `CostOptimizedLLMProvider` and flushes tracking after each run.
     """
 
-    agent_type: ClassVar[AgentType]
+    agent_type: ClassVar[LeadAgentType]
     _compiled: ClassVar[CompiledStateGraph[Any, Any, Any, Any] | None] = None
 
     def __init__(

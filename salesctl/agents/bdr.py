@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesctl.agents import store
 from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
-from salesctl.agents.context import AgentContext
+from salesctl.agents.context import AgentContext, LeadValues
 from salesctl.agents.lead import DealSnapshot
 from salesctl.agents.meetings import meeting_slots
 from salesctl.agents.prompts import bdr_prompt
@@ -78,7 +78,7 @@ async def save_workflow(state: State, runtime: Runtime[AgentContext]) -> dict[st
     workflow = state["workflow"]
     deal_id = workflow["deal_id"]
 
-    async def apply(session: AsyncSession, lead: Mapping[str, Any]) -> store.LeadValues:
+    async def apply(session: AsyncSession, lead: Mapping[str, Any]) -> LeadValues:
         if deal_id is not None:
             await session.execute(
                 update(Deal)

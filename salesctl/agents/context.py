@@ -2,33 +2,30 @@
 
 A graph is compiled once and run for many leads at once, so nothing run-specific lives in
 module globals: the gateway, the session factory, the settings and the claim on the lead are
-handed to each `ainvoke` as an `AgentContext` and reach nodes as `runtime.context`.
+handed to each `ainvoke` as an `AgentContext` and reach nodes as `runtime.context`. A bulk
+run's context also carries where finished runs are saved (a `ResultSaver`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from salesctl.errors import InvalidInput
 from salesctl.llm.types import LLMConfig, LLMResult, Message
+from salesctl.vocabulary import LeadAgentType
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from salesctl.agents.writer import ResultWriter
+    from salesctl.agents.outcome import CallRecord
     from salesctl.config import Settings
 
-AgentType = Literal["qualification", "enrichment", "growth", "marketing", "bdr", "conversation"]
-AGENT_TYPES: tuple[AgentType, ...] = (
-    "qualification",
-    "enrichment",
-    "growth",
-    "marketing",
-    "bdr",
-    "conversation",
-)
+LeadValues = dict[str, Any]
+ApplyResult = Callable[["AsyncSession", Mapping[str, Any]], Awaitable[LeadValues]]
+"""Given the lead's current row, the column values to write on it (it may also write related
+rows, such as the BDR agent's deal, through the session). Runs inside the save transaction."""
 
 
 class Gateway(Protocol):
@@ -63,7 +60,7 @@ class ModelChoice:
 class AgentContext:
     """One agent run on one lead: its dependencies and its claim (`run_id`, `worker_id`)."""
 
-    agent_type: AgentType
+    agent_type: LeadAgentType
     lead_id: int
     run_id: int
     worker_id: str
@@ -71,8 +68,9 @@ class AgentContext:
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     choice: ModelChoice
-    writer: ResultWriter | None = None
-    """A bulk run's batched saves; None saves the result in a transaction of its own."""
+    writer: ResultSaver | None = None
+    """A bulk run's batched saves (`agents.writer.ResultWriter`); None saves the result in a
+    transaction of its own."""
 
     def llm_config(self) -> LLMConfig:
         """Passthrough on the agent's model, tagged with the agent type and the lead."""
@@ -88,7 +86,7 @@ class AgentContext:
 
 def model_choice(
     settings: Settings,
-    agent: AgentType,
+    agent: LeadAgentType,
     *,
     provider: str | None = None,
     model: str | None = None,
@@ -119,3 +117,19 @@ def new_worker_id() -> str:
     import uuid
 
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """A run's result, waiting to be saved with others (`finish_runs`)."""
+
+    context: AgentContext
+    calls: list[CallRecord]
+    output: dict[str, Any]
+    apply: ApplyResult
+
+
+class ResultSaver(Protocol):
+    """Saves finished runs in batches; `await save(run)` returns once its batch is committed."""
+
+    async def save(self, run: FinishedRun) -> None: ...

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from salesctl.agents import prompts
 from salesctl.agents.bulk import bulk_scope, count_pending
 from salesctl.agents.claims import pending_lead_ids
-from salesctl.agents.context import AgentType, ModelChoice
+from salesctl.agents.context import ModelChoice
 from salesctl.agents.icp import match_profile
 from salesctl.agents.lead import LeadSnapshot
 from salesctl.agents.meetings import meeting_slots
@@ -29,6 +29,7 @@ from salesctl.agents.store import reading
 from salesctl.db.base import utcnow
 from salesctl.db.models import AgentRun, AICostTracking, Lead
 from salesctl.llm.types import Usage
+from salesctl.vocabulary import LeadAgentType
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,7 +73,7 @@ class RecentRuns:
 
 @dataclass(slots=True)
 class RunEstimate:
-    agent: AgentType
+    agent: LeadAgentType
     selection: str
     leads: int
     sampled: int
@@ -116,7 +117,7 @@ class RunEstimate:
 
 
 def prompt_for(
-    agent: AgentType, lead: LeadSnapshot, settings: Settings, inputs: dict[str, Any]
+    agent: LeadAgentType, lead: LeadSnapshot, settings: Settings, inputs: dict[str, Any]
 ) -> prompts.Prompt:
     """The prompt the agent would send for this lead (the same builders its graph uses)."""
     icp = settings.icp
@@ -134,7 +135,7 @@ def prompt_for(
     return prompts.conversation_prompt(lead, inputs.get("transcript", ""))
 
 
-def _schema_chars(agent: AgentType) -> int:
+def _schema_chars(agent: LeadAgentType) -> int:
     from salesctl.agents import schemas
     from salesctl.agents.structured import json_schema
 
@@ -150,7 +151,7 @@ def _schema_chars(agent: AgentType) -> int:
 
 
 async def estimate_run(
-    agent: AgentType,
+    agent: LeadAgentType,
     selection: LeadSelection,
     *,
     sessions: async_sessionmaker[AsyncSession],
@@ -211,7 +212,7 @@ async def estimate_run(
     )
 
 
-async def _recent_output_tokens(session: AsyncSession, agent: AgentType) -> tuple[int, str]:
+async def _recent_output_tokens(session: AsyncSession, agent: LeadAgentType) -> tuple[int, str]:
     since = utcnow() - timedelta(days=RECENT_DAYS)
     query = select(func.count(), func.avg(AICostTracking.completion_tokens)).where(
         AICostTracking.agent_type == agent,
@@ -226,7 +227,7 @@ async def _recent_output_tokens(session: AsyncSession, agent: AgentType) -> tupl
     return TYPICAL_OUTPUT_TOKENS[agent], "typical answer size (no tracked calls yet)"
 
 
-async def _recent_runs(session: AsyncSession, agent: AgentType) -> list[RecentRuns]:
+async def _recent_runs(session: AsyncSession, agent: LeadAgentType) -> list[RecentRuns]:
     since = utcnow() - timedelta(days=RECENT_DAYS)
     query = (
         select(

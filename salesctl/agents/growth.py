@@ -16,10 +16,10 @@ from langgraph.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
-from salesctl.agents.context import AgentContext
+from salesctl.agents.context import AgentContext, LeadValues
 from salesctl.agents.prompts import growth_prompt
 from salesctl.agents.schemas import GrowthAnswer
-from salesctl.agents.store import LeadValues, merged_insights
+from salesctl.agents.store import merged_insights
 from salesctl.agents.structured import ask_structured
 from salesctl.db.base import utcnow
 

@@ -13,10 +13,10 @@ from typing import Literal
 
 from salesctl.agents.lead import LeadSnapshot
 from salesctl.config import ICPSettings
+from salesctl.vocabulary import LeadTier
 
 CriterionName = Literal["industry", "size", "region", "buyer title", "disqualifiers"]
 Verdict = Literal["met", "missed", "unknown"]
-Tier = Literal["hot", "warm", "cold"]
 
 REGION_COUNTRIES: dict[str, tuple[str, ...]] = {
     "north america": ("us", "usa", "united states", "canada", "mexico"),
@@ -131,7 +131,7 @@ def icp_origin() -> str:
     return f"[icp] in {path}" if configured else "default: no [icp] in the config file"
 
 
-def tier_for(score: int, icp: ICPSettings) -> Tier:
+def tier_for(score: int, icp: ICPSettings) -> LeadTier:
     """The tier a score earns under the profile's thresholds."""
     if score >= icp.hot_threshold:
         return "hot"

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from salesctl.agents.context import AgentType
 from salesctl.llm.types import LLMResult
+from salesctl.vocabulary import LeadAgentType
 
 FailureKind = Literal[
     "not_found",
@@ -102,7 +102,7 @@ def lead_failure(exc: Exception) -> LeadFailure:
 class AgentOutcome:
     """One agent run on one lead: its result (when ok), failure (when not) and cost."""
 
-    agent: AgentType
+    agent: LeadAgentType
     lead_id: int
     status: Literal["ok", "error"]
     run_id: int | None

@@ -21,11 +21,11 @@ from langgraph.runtime import Runtime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesctl.agents.base import LeadAgent, LeadState, lead_graph, save_output
-from salesctl.agents.context import AgentContext
+from salesctl.agents.context import AgentContext, LeadValues
 from salesctl.agents.icp import ProfileMatch, match_profile, tier_for
 from salesctl.agents.prompts import qualification_prompt
 from salesctl.agents.schemas import QualificationAnswer
-from salesctl.agents.store import LeadValues, merged_insights
+from salesctl.agents.store import merged_insights
 from salesctl.agents.structured import ask_structured
 from salesctl.config import ICPSettings
 from salesctl.db.base import utcnow

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from salesctl.errors import InvalidInput
+from salesctl.vocabulary import LEAD_STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -140,8 +141,6 @@ class LeadSelection:
         where: list[str] | None = None,
     ) -> LeadSelection:
         """The selection the command-line options describe, or InvalidInput naming the fix."""
-        from salesctl.db.models import LEAD_STATUSES
-
         named = (lead is not None) + (ids is not None)
         bulk = all_leads or status is not None or bool(where)
         if named > 1 or (named and bulk):

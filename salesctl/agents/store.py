@@ -9,30 +9,21 @@ Query functions take `session` keyword-only and never commit; `save_result` and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 
+from salesctl.agents.context import AgentContext, ApplyResult, FinishedRun
 from salesctl.agents.lead import DealSnapshot, LeadSnapshot
 from salesctl.agents.outcome import CallRecord, LeadFailure, run_cost
 from salesctl.db.base import utcnow
 from salesctl.db.models import AgentRun, Deal, Lead
+from salesctl.vocabulary import OPEN_DEAL_STAGES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-    from salesctl.agents.context import AgentContext
-
-OPEN_DEAL_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
-
-
-LeadValues = dict[str, Any]
-ApplyResult = Callable[["AsyncSession", Mapping[str, Any]], Awaitable[LeadValues]]
-"""Given the lead's current row, the column values to write on it (it may also write related
-rows, such as the BDR agent's deal, through the session). Runs inside the save transaction."""
 
 
 @asynccontextmanager
@@ -119,16 +110,6 @@ async def finish_run(
     await session.execute(
         update(Lead).where(Lead.id == context.lead_id).values(**values, updated_at=utcnow())
     )
-
-
-@dataclass(frozen=True, slots=True)
-class FinishedRun:
-    """A run's result, waiting to be saved with others (`finish_runs`)."""
-
-    context: AgentContext
-    calls: list[CallRecord]
-    output: dict[str, Any]
-    apply: ApplyResult
 
 
 async def finish_runs(

@@ -16,7 +16,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from salesctl.agents import store
-from salesctl.agents.store import FinishedRun
+from salesctl.agents.context import FinishedRun
 from salesctl.db.session import describe_db_error, unreachable_reason
 
 if TYPE_CHECKING:

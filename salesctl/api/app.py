@@ -177,7 +177,7 @@ def create_app(
         top: Annotated[int, Query(ge=0, le=MAX_ID, description="Leads to list; 0 for all")] = 10,
         by: Annotated[str, Query(pattern="^(day|week|month|user)$")] = "day",
     ) -> Response:
-        from salesctl.cli._console import to_json
+        from salesctl.jsonout import to_json
         from salesctl.reports.costs import ReportOptions, cost_report
         from salesctl.reports.filters import InvalidFilter, build_filters
 

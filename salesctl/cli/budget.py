@@ -113,7 +113,8 @@ def check(
     from salesctl.config import get_settings
     from salesctl.errors import InvalidInput, SalesctlError
     from salesctl.reports.budget import BudgetRequest, parse_factor, parse_usd, parse_warn_at
-    from salesctl.reports.filters import build_filters, load_zone
+    from salesctl.reports.filters import build_filters
+    from salesctl.timewindow import load_zone
 
     try:
         settings = get_settings()
@@ -163,9 +164,6 @@ def _setting(value: Any) -> Any:
 
 async def _check(settings: Any, request: Any, notify: str | None, timeout_s: float) -> Any:
     """The check's result, or the reason it could not be made (a string: UNKNOWN)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from salesctl.db.session import describe_db_error
     from salesctl.errors import SalesctlError
     from salesctl.reports.budget import run_budget_check
 
@@ -179,8 +177,6 @@ async def _check(settings: Any, request: Any, notify: str | None, timeout_s: flo
         )
     except SalesctlError as exc:
         return str(exc)
-    except (SQLAlchemyError, OSError) as exc:
-        return f"database error: {describe_db_error(exc)}"
     finally:
         await runtime.aclose()
 

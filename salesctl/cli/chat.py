@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import out
-
-
-class ChatAgent(StrEnum):
-    sr_bdr = "sr-bdr"
-    pipeline = "pipeline"
-    cs = "cs"
+from salesctl.vocabulary import ChatAgentName
 
 
 def chat_command(
-    agent: ChatAgent = typer.Argument(
+    agent: ChatAgentName = typer.Argument(
         ..., help="sr-bdr (leads, outreach, notes), pipeline (deals, stages), cs (won accounts)."
     ),
     session: str | None = typer.Option(
@@ -56,7 +49,7 @@ def chat_command(
         if once is not None and not once.strip():
             raise InvalidInput("--once needs a question, e.g. --once 'Show me top 3 leads'")
     options = ChatOptions(
-        agent=agent.value,
+        agent=agent,
         session_id=session,
         user_id=user,
         yes=yes,

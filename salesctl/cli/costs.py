@@ -211,8 +211,9 @@ def prune(
 
     from salesctl.config import get_settings
     from salesctl.errors import InvalidInput
-    from salesctl.reports.filters import load_zone, parse_time
+    from salesctl.reports.filters import parse_time
     from salesctl.reports.rollups import prune as prune_rows
+    from salesctl.timewindow import load_zone
 
     with _runtime.user_errors():
         now = datetime.now(UTC)
@@ -363,9 +364,6 @@ def reconcile(
 
 async def _reconcile(settings, invoice, request):  # type: ignore[no-untyped-def]
     """The comparison; any failure to make it (database, window) is exit 3."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from salesctl.db.session import describe_db_error
     from salesctl.errors import SalesctlError
     from salesctl.reports.reconcile import CannotReconcile, reconcile
 
@@ -375,8 +373,6 @@ async def _reconcile(settings, invoice, request):  # type: ignore[no-untyped-def
         raise CannotReconcile(str(exc)) from None
     try:
         return await reconcile(runtime.engine, invoice, request)
-    except (SQLAlchemyError, OSError) as exc:
-        raise CannotReconcile(f"database error: {describe_db_error(exc)}") from None
     except SalesctlError as exc:
         if exc.exit_code == 3:
             raise

@@ -9,6 +9,7 @@ import typer
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
 from salesctl.cli._state import MAX_ROW_ID
+from salesctl.vocabulary import DEAL_STAGES as STAGES
 
 if TYPE_CHECKING:
     from salesctl.crm.records import DealMove, DealRecord, Pipeline
@@ -20,7 +21,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-STAGES = ("prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost")
 FLAG_LABELS = {
     "lead_id": "--lead",
     "name": "--name",

@@ -11,6 +11,8 @@ import typer
 from salesctl.cli import _runtime, _state
 from salesctl.cli._console import err, out, print_json
 from salesctl.cli._state import MAX_ROW_ID
+from salesctl.vocabulary import LEAD_STATUSES as STATUSES
+from salesctl.vocabulary import LEAD_TIERS as TIERS
 
 if TYPE_CHECKING:
     from salesctl.crm.records import LeadRecord
@@ -21,8 +23,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-STATUSES = ("new", "working", "qualified", "disqualified", "customer")
-TIERS = ("hot", "warm", "cold")
 SORTS = ("score", "company", "created")
 FLAG_LABELS = {
     "company_name": "--company",
@@ -160,7 +160,7 @@ def list_leads(
         autocompletion=_complete(STATUSES),
     ),
     tier: str | None = typer.Option(
-        None, "--tier", help="Only this tier: hot, warm, cold.", autocompletion=_complete(TIERS)
+        None, "--tier", help=f"Only this tier: {', '.join(TIERS)}.", autocompletion=_complete(TIERS)
     ),
     min_score: int | None = typer.Option(
         None, "--min-score", min=0, max=100, help="Only leads scored at least this."

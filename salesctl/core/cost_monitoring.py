@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from salesctl.reports.filters import CostFilters, load_zone, local_date
+from salesctl.reports.filters import CostFilters
+from salesctl.timewindow import load_zone, local_date
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,8 +35,8 @@ def _zone_name(timezone: str | None) -> str:
 
 async def _today(db: AsyncSession, zone_name: str, now: datetime) -> tuple[str, Sums]:
     """Today's date (local) and its calls' sums, from the rollups plus the unfolded tail."""
-    from salesctl.reports.filters import local_midnight
     from salesctl.reports.rollups import COUNT_METRICS, aggregate, plan_window, read_state, total
+    from salesctl.timewindow import local_midnight
 
     zone = load_zone(zone_name)
     today = local_date(now, zone)

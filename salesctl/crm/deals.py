@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from salesctl.crm.inputs import DEAL_STAGES, DealInput, DealStage
+from salesctl.crm.inputs import DealInput
 from salesctl.crm.records import DealMove, DealRecord, Pipeline, StageTotal, deal_record
 from salesctl.db.queries import deals as deal_queries
 from salesctl.db.queries import leads as lead_queries
+from salesctl.vocabulary import DEAL_STAGES, DealStage
 
 
 async def add_deal(*, session: AsyncSession, deal: DealInput) -> DealRecord:

@@ -11,20 +11,19 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, get_args
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from salesctl.errors import InvalidInput
-
-LeadStatus = Literal["new", "working", "qualified", "disqualified", "customer"]
-LeadTier = Literal["hot", "warm", "cold"]
-DealStage = Literal[
-    "prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"
-]
-LEAD_STATUSES: tuple[LeadStatus, ...] = get_args(LeadStatus)
-LEAD_TIERS: tuple[LeadTier, ...] = get_args(LeadTier)
-DEAL_STAGES: tuple[DealStage, ...] = get_args(DealStage)
+from salesctl.vocabulary import (
+    DEAL_STAGES,
+    LEAD_STATUSES,
+    LEAD_TIERS,
+    DealStage,
+    LeadStatus,
+    LeadTier,
+)
 
 LEAD_FIELDS = (
     "company_name",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,6 +177,18 @@ def describe_db_error(exc: BaseException) -> str:
         return "connection refused"  # asyncpg: "[Errno 111] Connect call failed (host, port)"
     message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return message.removeprefix("(sqlite3.OperationalError) ")
+
+
+@contextlib.asynccontextmanager
+async def database_errors() -> AsyncIterator[None]:
+    """Turn a failure of the database (a driver or SQLAlchemy error, a lost socket) into one
+    `DatabaseError` line, `database error: …`, for library calls whose caller prints it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseError(f"database error: {describe_db_error(exc)}") from exc
 
 
 def unreachable_reason(exc: BaseException) -> str | None:

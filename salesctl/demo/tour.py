@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 
 from salesctl.demo.workspace import Workspace, create_workspace, remove_workspace
 from salesctl.errors import SalesctlError
+from salesctl.vocabulary import CHAT_AGENT_ALIASES
 
 SIMULATOR_LATENCY_MS = 20
 """A little latency, so reports show plausible timings without slowing the tour down."""
@@ -48,7 +49,6 @@ CHATS: dict[str, tuple[str, str, str]] = {
         "adoption risks and how we measure success",
     ),
 }
-CHAT_AGENT_TYPES = {"sr-bdr": "sr_bdr", "pipeline": "pipeline_manager", "cs": "customer_success"}
 
 FOCUS_COMPANIES = ("Northwind Analytics", "Brightpath Health", "Ledgerline")
 """The leads the single-lead agents work on (they have deals, and the call transcript is
@@ -199,7 +199,7 @@ def main_steps(workspace: Workspace, lead_ids: dict[str, int], today: date) -> l
                 f"Ask {who} a simple question and a complex one: the router picks the model",
                 ("chat", agent, "--json"),
                 stdin_lines=(simple, complex_question),
-                agent_types=(CHAT_AGENT_TYPES[agent],),
+                agent_types=(CHAT_AGENT_ALIASES[agent],),
                 answers_as_json=True,
             )
         )

@@ -220,7 +220,7 @@ class BudgetGuard:
         writer: Callable[[], TrackingWriter] | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
-        from salesctl.reports.filters import load_zone
+        from salesctl.timewindow import load_zone
 
         self.daily = budget.hard_daily_usd
         self.monthly = budget.hard_monthly_usd
@@ -442,9 +442,9 @@ class BudgetGuard:
         today = self._today()
         limits = self._all_limits()
         if not self._folded:
-            from salesctl.reports.rollups import fold
+            from salesctl.db.queries.spend import fold_tracked
 
-            await self._guarded(fold)  # later reads then scan only what was tracked since
+            await self._guarded(fold_tracked)  # later reads then scan only what was tracked since
             self._folded = True
         rows = await self._guarded(self._sync_rows, today, limits)
         self._day = today
@@ -498,21 +498,16 @@ class BudgetGuard:
     ) -> dict[str, Decimal]:
         """Cost per agent of the calls on local days [first, stop) (in total, under '', when
         no per-agent limit needs the split or `totals`)."""
-        from salesctl.reports.filters import CostFilters, local_midnight
-        from salesctl.reports.rollups import aggregate, plan_window, read_state
+        from salesctl.db.queries.spend import spend_by_agent
+        from salesctl.timewindow import local_midnight
 
-        since, until = local_midnight(first, self._zone), local_midnight(stop, self._zone)
-        dims = ("agent_type",) if self.per_agent and not totals else ()
-        groups = await aggregate(
-            session,
-            plan_window(since, until, await read_state(session)),
-            CostFilters(since=since, until=until, timezone=self.timezone),
-            "all",
-            dims,
-            source="rollup",
-            metrics=("cost_usd",),
+        return await spend_by_agent(
+            session=session,
+            since=local_midnight(first, self._zone),
+            until=local_midnight(stop, self._zone),
+            timezone=self.timezone,
+            by_agent=bool(self.per_agent) and not totals,
         )
-        return {(key[0] if dims else ""): sums.cost_usd for key, sums in groups}
 
     # --- refusing ---------------------------------------------------------------------------
 
@@ -891,6 +886,6 @@ def _retrieve(task: asyncio.Task[None]) -> None:
 
 
 def _usd(value: Decimal) -> str:
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     return usd(value)

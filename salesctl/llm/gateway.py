@@ -38,7 +38,8 @@ from salesctl.llm.inputs import (
 from salesctl.llm.pricing import PriceBook
 from salesctl.llm.recorder import Attempt, Recorder
 from salesctl.llm.router import RoutingDecision, route
-from salesctl.llm.tracking import TrackingRecord, TrackingWriter, spool_path
+from salesctl.llm.spool import spool_path
+from salesctl.llm.tracking import TrackingRecord, TrackingWriter
 from salesctl.llm.types import (
     LLMConfig,
     LLMResult,
@@ -49,6 +50,7 @@ from salesctl.llm.types import (
     TextDelta,
     ToolSpec,
 )
+from salesctl.vocabulary import COMPLEXITIES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -60,7 +62,6 @@ __all__ = ["CostOptimizedLLMProvider", "LLMStream", "validate_config"]
 
 log = logging.getLogger("salesctl.gateway")
 
-TIERS = ("simple", "medium", "complex")
 REPAIR_PROMPT = (
     "Your previous answer was not valid for the required JSON schema ({error}). "
     "Reply again with only the corrected JSON object, nothing else."
@@ -513,14 +514,14 @@ class CostOptimizedLLMProvider:
         """The call on the next cheaper router tier, when the limit leaves no room for this
         one (smart-router mode with `budget.step_down_near_limit`, model not pinned)."""
         from salesctl.llm.router import tier_choices
-        from salesctl.reports.render import usd
+        from salesctl.money import usd
 
         if not call.step_down or call.decision is None:
             return None
         tier = call.tier or call.decision.complexity
-        if TIERS.index(tier) == 0:
+        if COMPLEXITIES.index(tier) == 0:
             return None
-        cheaper = TIERS[TIERS.index(tier) - 1]
+        cheaper = COMPLEXITIES[COMPLEXITIES.index(tier) - 1]
         choices = tier_choices(self.settings.router, cheaper)  # type: ignore[arg-type]
         if call.config.provider:
             choices = [c for c in choices if c[0] == call.config.provider]

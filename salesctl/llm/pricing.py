@@ -582,22 +582,6 @@ async def price_list_with_served(
     return price_list(settings, everything=everything, served=served)
 
 
-def price_of(
-    usage: Usage,
-    provider: str,
-    model: str,
-    at: datetime,
-    *,
-    overrides: Mapping[str, PriceOverride] | None = None,
-    configured: str | None = None,
-    reported_cost_usd: Decimal | None = None,
-) -> Price:
-    """Price one call without a run's warn-once state (see `PriceBook` for that)."""
-    return PriceBook(overrides).price_of(
-        usage, provider, model, at, configured=configured, reported_cost_usd=reported_cost_usd
-    )
-
-
 def show_prices(
     settings: Settings,
     provider: str,

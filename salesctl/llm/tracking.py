@@ -39,10 +39,8 @@ from salesctl.llm.spool import (
     is_settled,
     parse_line,
     pending_lines,
-    progress_path,
     read_header,
     read_progress,
-    spool_path,
 )
 
 if TYPE_CHECKING:
@@ -65,17 +63,12 @@ __all__ = [
     "BATCH_WINDOW_S",
     "STDERR_MARKER",
     "ReplayResult",
-    "Span",
-    "Spool",
     "TrackingRecord",
     "TrackingWriter",
     "import_records",
     "insert_rows",
-    "progress_path",
-    "read_progress",
     "replay",
     "replay_spool",
-    "spool_path",
 ]
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
+from salesctl.vocabulary import Complexity
+
 Role = Literal["user", "assistant", "tool"]
 Mode = Literal["passthrough", "smart_router"]
-Complexity = Literal["simple", "medium", "complex"]
 
 
 @dataclass(frozen=True, slots=True)

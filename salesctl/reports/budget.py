@@ -16,15 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from salesctl.errors import InvalidInput, SalesctlError
-from salesctl.reports.filters import (
-    CostFilters,
-    PendingAgents,
-    load_zone,
-    local_date,
-    local_midnight,
-    month_start,
-    verify_agents,
-)
+from salesctl.reports.filters import CostFilters, PendingAgents, verify_agents
 from salesctl.reports.forecast import (
     Anomaly,
     Forecast,
@@ -33,6 +25,7 @@ from salesctl.reports.forecast import (
     forecast,
     read_pattern,
 )
+from salesctl.timewindow import load_zone, local_date, local_midnight, month_start
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -165,7 +158,7 @@ def _pct(spend: Decimal, budget: Decimal) -> float:
 
 
 def _money(value: Decimal) -> str:
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     return usd(value)
 
@@ -574,6 +567,19 @@ async def run_budget_check(
     now: datetime | None = None,
 ) -> BudgetCheck:
     """Fold, check, and (with `notify_url`) post the crossings no earlier run notified."""
+    from salesctl.db.session import database_errors
+
+    async with database_errors():
+        return await _run_budget_check(engine, request, notify_url, timeout_s, now)
+
+
+async def _run_budget_check(
+    engine: AsyncEngine,
+    request: BudgetRequest,
+    notify_url: str | None,
+    timeout_s: float,
+    now: datetime | None,
+) -> BudgetCheck:
     from salesctl.db.session import session_factory
     from salesctl.reports.rollups import fold
 

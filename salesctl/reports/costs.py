@@ -14,14 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from salesctl.reports.filters import (
-    CostFilters,
-    Granularity,
-    local_date,
-    local_midnight,
-    next_period,
-    period_start,
-)
+from salesctl.reports.filters import CostFilters
 from salesctl.reports.rollups import (
     AGENT_DIMS,
     ALL_METRICS,
@@ -41,6 +34,7 @@ from salesctl.reports.rollups import (
     total,
     union_query,
 )
+from salesctl.timewindow import Granularity, local_date, local_midnight, next_period, period_start
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -212,7 +206,7 @@ def bucket_starts(
     since: datetime, end: datetime, zone_name: str, granularity: Granularity
 ) -> list[date]:
     """Local period starts from the one holding `since` to the one holding `end`."""
-    from salesctl.reports.filters import load_zone
+    from salesctl.timewindow import load_zone
 
     zone = load_zone(zone_name)
     first = period_start(local_date(since, zone), granularity)
@@ -227,7 +221,7 @@ def bucket_starts(
 
 def cut_points(starts: Sequence[date], zone_name: str) -> list[datetime]:
     """The UTC instants where each bucket after the first begins."""
-    from salesctl.reports.filters import load_zone
+    from salesctl.timewindow import load_zone
 
     zone = load_zone(zone_name)
     return [local_midnight(day, zone) for day in starts[1:]]
@@ -593,7 +587,7 @@ class _TopLeadsWalk:
         import math
 
         from salesctl.db.models.analytics import LeadTotal
-        from salesctl.reports.filters import hours_since_epoch
+        from salesctl.timewindow import hours_since_epoch
 
         assert plan.since is not None
         self.session = session

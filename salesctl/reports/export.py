@@ -81,7 +81,7 @@ async def export_calls(
     with_text: bool = False,
 ) -> int:
     """Write the calls to `stream`; returns how many."""
-    from salesctl.cli._console import to_json
+    from salesctl.jsonout import to_json
 
     names = export_columns(with_text)
     written = 0

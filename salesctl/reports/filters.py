@@ -11,35 +11,24 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from salesctl.errors import ConfigError, InvalidInput
+from salesctl.timewindow import (
+    load_zone,
+    local_date,
+    local_midnight,
+    month_start,
+    next_month,
+)
+from salesctl.vocabulary import AGENT_TYPES, CHAT_AGENT_ALIASES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
     from salesctl.config import Settings
-
-Granularity = Literal["day", "week", "month"]
-GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
-
-AGENT_TYPES: tuple[str, ...] = (
-    "qualification",
-    "enrichment",
-    "growth",
-    "marketing",
-    "bdr",
-    "conversation",
-    "sr_bdr",
-    "pipeline_manager",
-    "customer_success",
-)
-"""The agent types salesctl's own agents write into tracking rows."""
-
-CHAT_AGENT_ALIASES = {"sr-bdr": "sr_bdr", "pipeline": "pipeline_manager", "cs": "customer_success"}
-"""The names `salesctl chat` uses for the chat agents."""
 
 CLI_NAMES = {
     "since": "--since",
@@ -51,7 +40,6 @@ CLI_NAMES = {
 """How errors name each filter; the HTTP API passes its query parameter names instead."""
 
 DEFAULT_DAYS = 30
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RELATIVE = re.compile(r"^(\d+)\s*([hdw])$")
 _UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 DATE_HELP = "2025-01-15, 2025-01-15T09:30, 7d, 24h, today, yesterday, this-month, last-month"
@@ -107,51 +95,6 @@ class CostFilters:
             "session_id": self.session_id,
             "user_id": self.user_id,
         }
-
-
-def load_zone(name: str) -> ZoneInfo:
-    """The IANA time zone `name` (`settings.timezone`), or a ConfigError naming the fix."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"unknown time zone {name!r} in setting 'timezone': use an IANA name like "
-            "'UTC' or 'Europe/Berlin'"
-        ) from exc
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The instant `day` begins in `zone`, as aware UTC."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def local_date(instant: datetime, zone: ZoneInfo) -> date:
-    return instant.astimezone(zone).date()
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def next_month(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-
-def period_start(day: date, granularity: Granularity) -> date:
-    """The first day of the day/week (Monday)/month containing `day`."""
-    if granularity == "week":
-        return day - timedelta(days=day.weekday())
-    if granularity == "month":
-        return month_start(day)
-    return day
-
-
-def next_period(day: date, granularity: Granularity) -> date:
-    if granularity == "week":
-        return day + timedelta(weeks=1)
-    if granularity == "month":
-        return next_month(day)
-    return day + timedelta(days=1)
 
 
 def _period(text: str, today: date) -> tuple[date, date] | None:
@@ -384,11 +327,3 @@ def build_filters(
             else None
         ),
     )
-
-
-def hours_since_epoch(instant: datetime) -> float:
-    return (instant - EPOCH).total_seconds() / 3600
-
-
-def hour_start(hour: int) -> datetime:
-    return EPOCH + timedelta(hours=hour)

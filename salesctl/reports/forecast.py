@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from salesctl.reports.filters import CostFilters, hour_start, load_zone, local_midnight
+from salesctl.reports.filters import CostFilters
+from salesctl.timewindow import hour_start, load_zone, local_midnight
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -314,7 +315,7 @@ def forecast(
     monthly_budget: Decimal | None,
 ) -> Forecast:
     """Day-end and month-end spend projected from the spend so far and the trailing week."""
-    from salesctl.reports.filters import month_start, next_month
+    from salesctl.timewindow import month_start, next_month
 
     profile = pattern.hour_profile(local_midnight(today, zone))
     now = pattern.now

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from salesctl.llm.feedback import GOOD_AT
 from salesctl.reports.filters import CostFilters
+from salesctl.vocabulary import COMPLEXITIES
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-
-TIER_ORDER = ("simple", "medium", "complex")
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +136,7 @@ async def read_quality(session: AsyncSession, filters: CostFilters) -> QualityRe
     rows = [_row(key, acc) for key, acc in by_key.items() if acc.rated]
     rows.sort(key=lambda r: (r.agent_type or "", _tier_rank(r.tier), r.provider or "", r.model))
     tiers = [
-        _row((None, name, None, None), by_tier[name]) for name in TIER_ORDER if name in by_tier
+        _row((None, name, None, None), by_tier[name]) for name in COMPLEXITIES if name in by_tier
     ]
     f = CallFeedback.__table__
     ratings = (
@@ -167,7 +166,7 @@ async def read_quality(session: AsyncSession, filters: CostFilters) -> QualityRe
 
 
 def _tier_rank(tier: str | None) -> int:
-    return TIER_ORDER.index(tier) if tier in TIER_ORDER else len(TIER_ORDER)
+    return COMPLEXITIES.index(tier) if tier in COMPLEXITIES else len(COMPLEXITIES)
 
 
 async def quality_report(engine: AsyncEngine, filters: CostFilters) -> QualityReport:

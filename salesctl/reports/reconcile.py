@@ -18,9 +18,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from salesctl.errors import InvalidInput
-from salesctl.reports.filters import CostFilters, load_zone, local_date, local_midnight
+from salesctl.reports.filters import CostFilters
 from salesctl.reports.invoice_formats import Invoice, InvoiceUnreadable
 from salesctl.reports.rollups import COUNT_METRICS, Metric, Sums
+from salesctl.timewindow import load_zone, local_date, local_midnight
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -444,13 +445,14 @@ async def reconcile(
     now: datetime | None = None,
 ) -> Reconciliation:
     """Fold new tracking rows into the rollups, then compare (one read transaction)."""
-    from salesctl.db.session import session_factory
+    from salesctl.db.session import database_errors, session_factory
     from salesctl.reports.rollups import fold
 
     window_days(invoice, request, now)  # a bad window fails before any database work
-    await fold(engine)
-    async with session_factory(engine)() as session, session.begin():
-        return await read_reconciliation(session, invoice, request, now=now)
+    async with database_errors():
+        await fold(engine)
+        async with session_factory(engine)() as session, session.begin():
+            return await read_reconciliation(session, invoice, request, now=now)
 
 
 def headline(result: Reconciliation) -> str:
@@ -472,7 +474,7 @@ def headline(result: Reconciliation) -> str:
 
 
 def totals(result: Reconciliation) -> str:
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     return (
         f"tracked {usd(result.tracked_total_usd)}, billed {usd(result.billed_total_usd)}, "

@@ -47,7 +47,7 @@ def _ms(value: float | int | None) -> str:
 
 
 def _when(value: datetime | None, zone_name: str) -> str:
-    from salesctl.reports.filters import load_zone
+    from salesctl.timewindow import load_zone
 
     if value is None:
         return "now"

@@ -46,7 +46,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from salesctl.reports.filters import EPOCH, CostFilters
+from salesctl.reports.filters import CostFilters
+from salesctl.timewindow import EPOCH
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, Select, Subquery, Table

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from salesctl.vocabulary import CHAT_AGENT_TYPES, LEAD_AGENT_TYPES
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -120,8 +122,6 @@ PROFILES: dict[str, Profile] = {
         1700,
     ),
 }
-LEAD_AGENTS = ("qualification", "enrichment", "growth", "marketing", "bdr", "conversation")
-CHAT_AGENTS = ("sr_bdr", "pipeline_manager", "customer_success")
 
 
 def price(profile: Profile, prompt_tokens: int, completion_tokens: int) -> Decimal:
@@ -237,14 +237,14 @@ def synthetic_calls(
         if rng.random() < 0.66 and leads:
             # A lead that has arrived by now, most likely a recent one.
             position = _recent_index(lead_arrival, order, offset, rng)
-            agent = rng.choices(LEAD_AGENTS, weights=(40, 20, 10, 8, 12, 10))[0]
+            agent = rng.choices(LEAD_AGENT_TYPES, weights=(40, 20, 10, 8, 12, 10))[0]
             lead_id, session_id, user_id = order[position] + 1, None, None
         else:
             if session_left <= 0:
                 session_serial += 1
                 session_left = rng.randint(2, 12)
                 user = f"rep_{rng.randint(1, max(users, 1)):03d}"
-                agent_name = rng.choices(CHAT_AGENTS, weights=(60, 25, 15))[0]
+                agent_name = rng.choices(CHAT_AGENT_TYPES, weights=(60, 25, 15))[0]
                 session = (agent_name, f"sess_{seed}_{session_serial:07d}", user)
             session_left -= 1
             agent, session_id, user_id = session
@@ -252,7 +252,7 @@ def synthetic_calls(
         profile = PROFILES[agent]
         roll = rng.random()
         status = "error" if roll < 0.02 else "ok"
-        cache_hit = status == "ok" and agent in LEAD_AGENTS and roll > 0.8
+        cache_hit = status == "ok" and agent in LEAD_AGENT_TYPES and roll > 0.8
         cost: Any = None if 0.02 <= roll < 0.025 else True
         prompt = max(1, int(rng.gauss(profile.prompt_tokens, profile.prompt_tokens / 4)))
         completion = max(

@@ -20,7 +20,7 @@ from salesctl.llm.gateway import CostOptimizedLLMProvider
 from salesctl.llm.simulator import Simulator
 from salesctl.llm.tracking import TrackingRecord, insert_rows
 from salesctl.llm.types import LLMConfig, Message, ProviderRequest
-from salesctl.reports.filters import local_midnight, month_start
+from salesctl.timewindow import local_midnight, month_start
 
 PROVIDERS = ("cerebras", "claude", "gemini", "openrouter", "openai")
 QUALIFY = LLMConfig(

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from salesctl.config import PriceOverride
-from salesctl.llm.pricing import PriceBook, price_of
+from salesctl.llm.pricing import PriceBook
 from salesctl.llm.types import Usage
 
 NOON = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ def test_anthropic_cache_reads_and_writes_are_priced_at_their_own_rates() -> Non
     usage = Usage(
         input_tokens=1000, output_tokens=500, cache_read_tokens=2000, cache_write_tokens=300
     )
-    price = price_of(usage, "claude", "claude-3-haiku-20240307", NOON)
+    price = PriceBook().price_of(usage, "claude", "claude-3-haiku-20240307", NOON)
     assert price.source == "genai-prices"
     assert price.cost_usd == per_mtok((1000, "0.25"), (500, "1.25"), (2000, "0.03"), (300, "0.30"))
     assert price.cost_usd == Decimal("0.001025")
@@ -39,7 +39,7 @@ def test_openai_cached_prompt_tokens_are_not_charged_twice() -> None:
     # The API said prompt_tokens=1200 of which cached_tokens=1000; the adapter normalised that
     # to 200 uncached + 1000 cache reads. gpt-4o-mini: $0.15 in, $0.075 cached, $0.60 out.
     usage = Usage(input_tokens=200, output_tokens=100, cache_read_tokens=1000)
-    price = price_of(usage, "openai", "gpt-4o-mini", NOON)
+    price = PriceBook().price_of(usage, "openai", "gpt-4o-mini", NOON)
     assert price.cost_usd == per_mtok((200, "0.15"), (1000, "0.075"), (100, "0.60"))
     assert price.cost_usd == Decimal("0.000165")
 
@@ -48,11 +48,11 @@ def test_gemini_prices_and_its_long_prompt_tier() -> None:
     # gemini-1.5-flash: $0.075 in, $0.01875 cached, $0.30 out; above 128k prompt tokens every
     # token costs the tier price ($0.15 in, $0.60 out).
     short = Usage(input_tokens=10_000, output_tokens=1000, cache_read_tokens=4000)
-    assert price_of(short, "gemini", "gemini-1.5-flash", NOON).cost_usd == per_mtok(
+    assert PriceBook().price_of(short, "gemini", "gemini-1.5-flash", NOON).cost_usd == per_mtok(
         (10_000, "0.075"), (4000, "0.01875"), (1000, "0.30")
     )
     long = Usage(input_tokens=130_000, output_tokens=1000)
-    assert price_of(long, "google", "gemini-1.5-flash", NOON).cost_usd == per_mtok(
+    assert PriceBook().price_of(long, "google", "gemini-1.5-flash", NOON).cost_usd == per_mtok(
         (130_000, "0.15"), (1000, "0.60")
     )
 
@@ -76,19 +76,21 @@ def test_historic_prices_apply_at_the_calls_own_timestamp() -> None:
     before = datetime(2026, 10, 1, tzinfo=UTC)
     after = datetime(2026, 10, 25, tzinfo=UTC)
     model = "deepseek/deepseek-chat"
-    assert price_of(usage, "openrouter", model, before).cost_usd == Decimal("1.27")
-    assert price_of(usage, "openrouter", model, after).cost_usd == Decimal("1.2861")
+    assert PriceBook().price_of(usage, "openrouter", model, before).cost_usd == Decimal("1.27")
+    assert PriceBook().price_of(usage, "openrouter", model, after).cost_usd == Decimal("1.2861")
 
 
 def test_cerebras_without_a_cache_price_charges_cached_tokens_as_input() -> None:
     usage = Usage(input_tokens=900, output_tokens=50, cache_read_tokens=100)
-    assert price_of(usage, "cerebras", "llama3.1-8b", NOON).cost_usd == per_mtok(
+    assert PriceBook().price_of(usage, "cerebras", "llama3.1-8b", NOON).cost_usd == per_mtok(
         (1000, "0.10"), (50, "0.10")
     )
 
 
 def test_cost_is_quantized_to_ten_places() -> None:
-    price = price_of(Usage(input_tokens=1, output_tokens=0), "cerebras", "llama3.1-8b", NOON)
+    price = PriceBook().price_of(
+        Usage(input_tokens=1, output_tokens=0), "cerebras", "llama3.1-8b", NOON
+    )
     assert price.cost_usd == Decimal("0.0000001000")
     assert price.cost_usd is not None
     assert price.cost_usd.as_tuple().exponent == -10
@@ -105,7 +107,7 @@ def test_override_beats_genai_prices_and_prices_cache_tokens() -> None:
     usage = Usage(
         input_tokens=1000, output_tokens=500, cache_read_tokens=2000, cache_write_tokens=300
     )
-    price = price_of(usage, "claude", "claude-3-haiku-20240307", NOON, overrides=overrides)
+    price = PriceBook(overrides).price_of(usage, "claude", "claude-3-haiku-20240307", NOON)
     assert price.source == "override"
     # No cache-write price in the override: written tokens cost the input price.
     assert price.cost_usd == per_mtok((1000, "0.20"), (500, "1.00"), (2000, "0.02"), (300, "0.20"))
@@ -117,12 +119,11 @@ def test_provider_reported_cost_wins_over_everything() -> None:
             input_per_mtok=Decimal(1), output_per_mtok=Decimal(1)
         )
     }
-    price = price_of(
+    price = PriceBook(overrides).price_of(
         Usage(input_tokens=10, output_tokens=10),
         "openrouter",
         "deepseek/deepseek-chat",
         NOON,
-        overrides=overrides,
         reported_cost_usd=Decimal("0.00001234"),
     )
     assert (price.cost_usd, price.source) == (Decimal("0.00001234"), "provider-reported")
@@ -239,7 +240,7 @@ def test_one_hour_cache_writes_at_genai_prices_own_rate() -> None:
     usage = Usage(
         input_tokens=100, output_tokens=10, cache_write_tokens=1000, cache_write_1h_tokens=600
     )
-    price = price_of(usage, "claude", "claude-haiku-4-5-20251001", NOON)
+    price = PriceBook().price_of(usage, "claude", "claude-haiku-4-5-20251001", NOON)
     assert price.cost_usd == per_mtok((100, "1"), (10, "5"), (400, "1.25"), (600, "2"))
 
 
@@ -289,12 +290,15 @@ def test_openrouter_prices_the_model_asked_for_then_the_one_served() -> None:
         NOON,
         configured="deepseek/deepseek-chat",
     )
-    assert chat.cost_usd == price_of(usage, "openrouter", "deepseek/deepseek-chat", NOON).cost_usd
+    assert (
+        chat.cost_usd
+        == PriceBook().price_of(usage, "openrouter", "deepseek/deepseek-chat", NOON).cost_usd
+    )
     # An auto-router id OpenRouter does not list: the served model's price.
     auto = book.price_of(
         usage, "openrouter", "deepseek/deepseek-chat-v3-0324", NOON, configured="openrouter/auto"
     )
-    served = price_of(usage, "openrouter", "deepseek/deepseek-chat-v3-0324", NOON)
+    served = PriceBook().price_of(usage, "openrouter", "deepseek/deepseek-chat-v3-0324", NOON)
     assert auto.cost_usd == served.cost_usd != chat.cost_usd
 
 

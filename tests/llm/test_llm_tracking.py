@@ -14,13 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from salesctl.db.models import AICostTracking, Lead
-from salesctl.llm.tracking import (
-    TrackingRecord,
-    TrackingWriter,
-    progress_path,
-    read_progress,
-    replay_spool,
-)
+from salesctl.llm.spool import progress_path, read_progress
+from salesctl.llm.tracking import TrackingRecord, TrackingWriter, replay_spool
 
 
 def record(**overrides: object) -> TrackingRecord:

@@ -6,17 +6,15 @@ Importing this package is cheap; each agent module (and LangGraph) loads on `loa
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING
 
 from salesctl.errors import InvalidInput
+from salesctl.vocabulary import CHAT_AGENT_NAMES, ChatAgentName
 
 if TYPE_CHECKING:
     from salesctl.agents.chat.graph import ChatAgentSpec
 
-AgentName = Literal["sr-bdr", "pipeline", "cs"]
-AGENT_NAMES: tuple[AgentName, ...] = get_args(AgentName)
-
-_MODULES: dict[AgentName, str] = {
+_MODULES: dict[ChatAgentName, str] = {
     "sr-bdr": "salesctl.agents.chat.sr_bdr",
     "pipeline": "salesctl.agents.chat.pipeline",
     "cs": "salesctl.agents.chat.customer_success",
@@ -27,9 +25,11 @@ def load_agent(name: str) -> ChatAgentSpec:
     """The agent called `name` on the command line (`sr-bdr`, `pipeline`, `cs`)."""
     module = _MODULES.get(name)  # type: ignore[call-overload]
     if module is None:
-        raise InvalidInput(f"unknown chat agent {name!r}: choose one of {', '.join(AGENT_NAMES)}")
+        raise InvalidInput(
+            f"unknown chat agent {name!r}: choose one of {', '.join(CHAT_AGENT_NAMES)}"
+        )
     spec: ChatAgentSpec = import_module(module).SPEC
     return spec
 
 
-__all__ = ["AGENT_NAMES", "AgentName", "load_agent"]
+__all__ = ["load_agent"]

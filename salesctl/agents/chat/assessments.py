@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from salesctl.db.models import Deal, Lead
+from salesctl.vocabulary import OPEN_DEAL_STAGES, OpenDealStage
 
 STALL_DAYS = 14
 """An open deal that has sat in one stage longer than this is stalled."""
 
-OPEN_STAGES = ("prospecting", "qualification", "proposal", "negotiation")
-EARLY_STAGES = ("prospecting", "qualification")
+EARLY_STAGES: tuple[OpenDealStage, ...] = ("prospecting", "qualification")
 
 
 def days_between(earlier: datetime, later: datetime) -> int:
@@ -34,7 +34,7 @@ class DealRisk:
 
 def deal_risks(deal: Deal, lead: Lead | None, now: datetime) -> list[DealRisk]:
     """What stands in an open deal's way, from its own fields and its lead's."""
-    if deal.stage not in OPEN_STAGES:
+    if deal.stage not in OPEN_DEAL_STAGES:
         return []
     risks: list[DealRisk] = []
     in_stage = days_between(deal.stage_changed_at, now)

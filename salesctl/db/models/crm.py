@@ -10,17 +10,9 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from salesctl.db.base import Base, ExactDecimal, UTCDateTime, utcnow
+from salesctl.vocabulary import DEAL_STAGES, LEAD_STATUSES, LEAD_TIERS
 
-LEAD_STATUSES = ("new", "working", "qualified", "disqualified", "customer")
-LEAD_TIERS = ("hot", "warm", "cold")
-DEAL_STAGES = (
-    "prospecting",
-    "qualification",
-    "proposal",
-    "negotiation",
-    "closed_won",
-    "closed_lost",
-)
+__all__ = ["DEAL_STAGES", "LEAD_STATUSES", "LEAD_TIERS", "Deal", "Lead"]
 
 
 class Lead(Base):

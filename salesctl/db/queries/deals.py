@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from salesctl.db.base import utcnow
-from salesctl.db.models import DEAL_STAGES, Deal, Lead
+from salesctl.db.models import Deal, Lead
 from salesctl.errors import NotFound
+from salesctl.vocabulary import DEAL_STAGES
 
 _STAGE_ORDER = {stage: position for position, stage in enumerate(DEAL_STAGES)}
 

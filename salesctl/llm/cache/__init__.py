@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from salesctl.llm.cache.base import ResponseCache
 from salesctl.llm.cache.database_backend import WRITE_WINDOW_S, DatabaseCache
 from salesctl.llm.cache.entry import CACHE_FORMAT, CachedAnswer, cache_key
-from salesctl.llm.cache.policy import CHAT_AGENTS, LEAD_AGENTS, cache_enabled
+from salesctl.llm.cache.policy import cache_enabled
 from salesctl.llm.cache.redis_backend import RedisCache
 
 if TYPE_CHECKING:
@@ -25,8 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_FORMAT",
-    "CHAT_AGENTS",
-    "LEAD_AGENTS",
     "WRITE_WINDOW_S",
     "CachedAnswer",
     "DatabaseCache",

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from salesctl.errors import InvalidInput
-
-LABELS = ("simple", "medium", "complex")
+from salesctl.vocabulary import COMPLEXITIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ def parse_labelled(lines: list[str], where: str) -> list[Example]:
         prompt, label = item.get("prompt"), item.get("label")
         if not isinstance(prompt, str) or not prompt.strip():
             raise InvalidInput(f"{where}:{number}: 'prompt' must be non-empty text")
-        if label not in LABELS:
+        if label not in COMPLEXITIES:
             raise InvalidInput(
                 f"{where}:{number}: 'label' is {label!r}; expected simple, medium or complex"
             )

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from salesctl.errors import ConfigError
 from salesctl.llm.router.features import describe, features
+from salesctl.vocabulary import COMPLEXITIES as TIERS
 
 if TYPE_CHECKING:
     from salesctl.config import RouterSettings
     from salesctl.llm.types import Complexity
 
-TIERS: tuple[Complexity, ...] = ("simple", "medium", "complex")
 FORMAT = "salesctl-router/1"
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_MODEL = DATA_DIR / "model.json"

@@ -40,10 +40,7 @@ from salesctl.agents.chat.tools.leads import (
     TOP_LEADS,
 )
 from salesctl.agents.chat.tools.records import (
-    LeadStatus,
     OnboardingStepKey,
-    Stage,
-    Tier,
     deal_summary,
     lead_summary,
 )
@@ -68,10 +65,7 @@ __all__ = [
     "TOP_LEADS",
     "WON_ACCOUNTS",
     "Args",
-    "LeadStatus",
     "OnboardingStepKey",
-    "Stage",
-    "Tier",
     "Tool",
     "ToolFailure",
     "ToolRun",

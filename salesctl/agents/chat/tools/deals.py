@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,21 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from salesctl.agents.chat import assessments, queries
 from salesctl.agents.chat.context import ChatContext, PlannedChange
 from salesctl.agents.chat.tools.framework import Args, Tool, ToolFailure, WriteRefused
-from salesctl.agents.chat.tools.records import Stage, claim_for_write, deal_summary, lead_summary
+from salesctl.agents.chat.tools.records import claim_for_write, deal_summary, lead_summary
 from salesctl.db.base import utcnow
 from salesctl.db.models import Deal, Lead
 from salesctl.db.queries import deals as deal_queries
+from salesctl.vocabulary import DEAL_STAGES, OPEN_DEAL_STAGES, DealStage
 
 
 class ListDealsArgs(Args):
-    stage: Stage | None = Field(None, description="Only deals in this stage.")
+    stage: DealStage | None = Field(None, description="Only deals in this stage.")
     open_only: bool = Field(False, description="Only deals not yet closed.")
     limit: int = Field(20, ge=1, le=100, description="How many deals at most.")
 
 
 async def _list_deals(args: ListDealsArgs, session: AsyncSession, now: datetime) -> Any:
     stages: Sequence[str] | None = (
-        [args.stage] if args.stage else assessments.OPEN_STAGES if args.open_only else None
+        [args.stage] if args.stage else OPEN_DEAL_STAGES if args.open_only else None
     )
     rows = await queries.list_deals(session=session, stages=stages, limit=args.limit)
     return {"deals": [deal_summary(r.deal, r.company_name, now) for r in rows]}
@@ -54,9 +55,9 @@ async def _pipeline_summary(args: NoArgs, session: AsyncSession, now: datetime) 
             "deals": totals[stage].deals if stage in totals else 0,
             "amount": totals[stage].amount if stage in totals else Decimal(0),
         }
-        for stage in get_args(Stage)
+        for stage in DEAL_STAGES
     ]
-    open_rows = [s for s in stages if s["stage"] in assessments.OPEN_STAGES]
+    open_rows = [s for s in stages if s["stage"] in OPEN_DEAL_STAGES]
     return {
         "stages": stages,
         "open_deals": sum(s["deals"] for s in open_rows),
@@ -80,7 +81,7 @@ class StalledDealsArgs(Args):
 
 
 async def _stalled_deals(args: StalledDealsArgs, session: AsyncSession, now: datetime) -> Any:
-    rows = await queries.list_deals(session=session, stages=assessments.OPEN_STAGES, limit=500)
+    rows = await queries.list_deals(session=session, stages=OPEN_DEAL_STAGES, limit=500)
     stalled = [
         deal_summary(r.deal, r.company_name, now)
         for r in rows
@@ -99,7 +100,7 @@ STALLED_DEALS = Tool(
 
 
 async def _at_risk_deals(args: NoArgs, session: AsyncSession, now: datetime) -> Any:
-    rows = await queries.list_deals(session=session, stages=assessments.OPEN_STAGES, limit=500)
+    rows = await queries.list_deals(session=session, stages=OPEN_DEAL_STAGES, limit=500)
     at_risk = []
     for row in rows:
         lead = await session.get(Lead, row.deal.lead_id)
@@ -174,7 +175,7 @@ MOVE_WORDS = (
 
 class MoveDealArgs(Args):
     deal_id: int = Field(ge=1, description="The deal to move.")
-    stage: Stage = Field(description="The stage to move it to.")
+    stage: DealStage = Field(description="The stage to move it to.")
     next_step: str | None = Field(
         None, max_length=500, description="A new next step, if the user gave one."
     )

@@ -13,8 +13,6 @@ from salesctl.agents.chat.context import ChatContext, PlannedChange
 from salesctl.agents.chat.tools.framework import Args, Tool, WriteRefused
 from salesctl.agents.chat.tools.records import (
     LeadRefArgs,
-    LeadStatus,
-    Tier,
     claim_for_write,
     deal_summary,
     deals_of,
@@ -25,6 +23,7 @@ from salesctl.agents.chat.tools.records import (
 from salesctl.db.base import utcnow
 from salesctl.db.models import Lead
 from salesctl.db.queries import leads as lead_queries
+from salesctl.vocabulary import LeadStatus, LeadTier
 
 
 class SearchLeadsArgs(Args):
@@ -52,7 +51,7 @@ SEARCH_LEADS = Tool(
 
 class TopLeadsArgs(Args):
     limit: int = Field(5, ge=1, le=50, description="How many leads to show.")
-    tier: Tier | None = Field(None, description="Only leads in this qualification tier.")
+    tier: LeadTier | None = Field(None, description="Only leads in this qualification tier.")
 
 
 async def _top_leads(args: TopLeadsArgs, session: AsyncSession, now: datetime) -> Any:

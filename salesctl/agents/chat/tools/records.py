@@ -16,11 +16,6 @@ from salesctl.db.queries import deals as deal_queries
 from salesctl.db.queries import leads as lead_queries
 from salesctl.errors import NotFound
 
-Stage = Literal[
-    "prospecting", "qualification", "proposal", "negotiation", "closed_won", "closed_lost"
-]
-LeadStatus = Literal["new", "working", "qualified", "disqualified", "customer"]
-Tier = Literal["hot", "warm", "cold"]
 OnboardingStepKey = Literal[
     "kickoff", "technical_setup", "training", "first_value", "check_in_30", "qbr"
 ]
