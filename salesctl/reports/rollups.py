@@ -264,19 +264,19 @@ def can_serve(
 def _tracking() -> Table:
     from salesctl.db.models.tracking import AICostTracking
 
-    return AICostTracking.__table__  # type: ignore[return-value]
+    return AICostTracking.__table__
 
 
 def _state_table() -> Table:
     from salesctl.db.models.analytics import RollupState
 
-    return RollupState.__table__  # type: ignore[return-value]
+    return RollupState.__table__
 
 
 def _gap_table() -> Table:
     from salesctl.db.models.analytics import RollupGap
 
-    return RollupGap.__table__  # type: ignore[return-value]
+    return RollupGap.__table__
 
 
 def hour_of(dialect: str, timestamp: ColumnElement[Any]) -> ColumnElement[int]:
