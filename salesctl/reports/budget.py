@@ -287,7 +287,7 @@ async def check_budgets(
     ranks += [1 for a in found if a.is_spike]
     if outlook.crosses_at is not None:
         ranks.append(1)  # the forecast reaches the monthly budget before the spend does
-    severity: Severity = ("info", "warning", "critical")[max(ranks, default=0)]  # type: ignore[assignment]
+    severity: Severity = ("info", "warning", "critical")[max(ranks, default=0)]
     check = BudgetCheck(
         severity=severity,
         summary="",
@@ -419,10 +419,9 @@ async def claim_alerts(engine: AsyncEngine, alerts: Sequence[Alert]) -> list[Ale
     if not alerts:
         return []
     table = BudgetAlert.__table__
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     claimed = []
     now = datetime.now(UTC)
     async with engine.begin() as conn:
