@@ -13,6 +13,8 @@ from salesctl.cli._console import err, out, print_json
 from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from salesctl.crm.records import LeadRecord
 
 app = typer.Typer(
@@ -39,7 +41,7 @@ FLAG_LABELS = {
 }
 
 
-def _complete(choices: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _complete(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
     def complete(incomplete: str) -> list[str]:
         return [c for c in choices if c.startswith(incomplete)]
 
