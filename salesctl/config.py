@@ -44,7 +44,7 @@ def canonical_provider(name: str) -> ProviderId:
     if key not in PROVIDER_IDS:
         known = ", ".join(PROVIDER_IDS)
         raise ConfigError(f"unknown provider {name!r} (known: {known}; aliases: anthropic, google)")
-    return key  # type: ignore[return-value]
+    return key
 
 
 class ProviderOptions(BaseModel):

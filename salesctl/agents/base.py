@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Awaitable, Callable, Collection
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypedDict
+from collections.abc import Awaitable, Collection
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, TypedDict
 
 from langgraph.runtime import Runtime
 
@@ -51,8 +51,15 @@ class LeadState(TypedDict, total=False):
 # --- the graph every lead agent builds --------------------------------------------------------
 
 
-Step = Callable[[Any, Runtime[AgentContext]], Awaitable[dict[str, Any]]]
-"""A node: reads the state and the run's context, returns the state update."""
+class Step(Protocol):
+    """A node: reads the state and the run's context, returns the state update.
+
+    A protocol rather than a Callable so that `runtime` can be passed by name, as LangGraph
+    does (and as its `add_node` overloads require)."""
+
+    __name__: str
+
+    def __call__(self, state: Any, runtime: Runtime[AgentContext]) -> Awaitable[dict[str, Any]]: ...
 
 
 async def record_failure(state: LeadState, runtime: Runtime[AgentContext]) -> dict[str, Any]:

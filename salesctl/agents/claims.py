@@ -297,7 +297,7 @@ async def take_over_dead_claims(
     )
     dead: dict[int, list[int]] = {}
     for run_id, pid in await session.execute(held):
-        if not runs(pid):
+        if pid is not None and not runs(pid):  # the query keeps only rows with a pid
             dead.setdefault(pid, []).append(run_id)
     for pid, run_ids in dead.items():
         await session.execute(

@@ -280,16 +280,16 @@ def summary_table(summary: RunSummary) -> Group:
     if summary.failures:
         from salesctl.tables import Column, FitTable
 
-        rows = [
+        failed = [
             [str(o.lead_id), o.failure.message if o.failure else "unknown"]
             for o in summary.failures[:50]
         ]
         if len(summary.failures) > 50:
-            rows.append(["…", f"and {len(summary.failures) - 50} more (see --json)"])
+            failed.append(["…", f"and {len(summary.failures) - 50} more (see --json)"])
         parts.append(
             FitTable(
                 [Column("lead", right=True, keep=2), Column("reason", keep=1, wrap=True)],
-                rows,
+                failed,
                 title="failed leads",
             )
         )

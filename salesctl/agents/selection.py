@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from salesctl.errors import InvalidInput
 from salesctl.vocabulary import LEAD_STATUSES
@@ -196,10 +196,10 @@ def _condition_clause(condition: Condition) -> ColumnElement[bool]:
 
     from salesctl.db.models import Lead
 
-    column = getattr(Lead, condition.field)
+    column: ColumnElement[Any] = getattr(Lead, condition.field)
     text = FILTER_FIELDS[condition.field] == "text"
     if condition.op in {"=", "!="}:
-        matches = []
+        matches: list[ColumnElement[bool]] = []
         for value in condition.values:
             if value is None:
                 matches.append(column.is_(None))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -133,7 +133,7 @@ async def _complete(
         temperature=temperature,
         response_schema=json_schema(schema),
     )
-    return cast(LLMResult, result)
+    return result
 
 
 @cache

@@ -210,7 +210,7 @@ class LazyRootGroup(HelpGroup):
 
     def _build(self, name: str) -> Any:
         target = _target(name)
-        settings = {
+        settings: dict[str, Any] = {
             "pretty_exceptions_short": app.pretty_exceptions_short,
             "rich_markup_mode": self.rich_markup_mode,
         }

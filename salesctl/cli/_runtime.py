@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -122,7 +122,7 @@ def run(
         return asyncio.run(main())
 
 
-def run_unconnected(command: Callable[[], Awaitable[T]]) -> T:
+def run_unconnected(command: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine that opens its own connections, if any (`doctor` must work without a
     usable database, so it cannot start from a Runtime)."""
     import asyncio

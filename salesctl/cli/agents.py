@@ -507,7 +507,7 @@ def _ask_rating(tracking_id: str) -> None:
             except ValueError:
                 raise InvalidInput(f"{answer!r} is not g, b or a score from 0 to 1") from None
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await rate_call(
             rt.engine, request_id=tracking_id, score=score, rated_by=default_rater()
         )
@@ -596,7 +596,8 @@ class _ProgressReport:
         self.task = self.progress.add_task(event.agent, total=event.total or None, tally="")
 
     def _finished(self, event: LeadFinished) -> None:
-        from salesctl.agents.render import cost_words, usd
+        from salesctl.agents.render import cost_words
+        from salesctl.money import usd
 
         outcome = event.outcome
         if outcome.ok:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -14,7 +14,10 @@ from salesctl.cli.budget import UsageExitsThree
 from salesctl.cli.maintenance import flush_command
 
 if TYPE_CHECKING:
+    from salesctl.config import Settings
     from salesctl.reports.filters import CostFilters
+    from salesctl.reports.invoice_formats import Invoice
+    from salesctl.reports.reconcile import ReconcileRequest, Reconciliation
 
 app = typer.Typer(
     help="AI cost reports: totals, agents, leads, providers, cache, daily chart.\n\n"
@@ -26,15 +29,16 @@ GROUPINGS = ("day", "week", "month", "user")
 DATES = "ISO date or time, or 7d, 24h, today, yesterday, this-month, last-month"
 
 
-def _since() -> typer.models.OptionInfo:
+# typer.Option() returns Any so that it can be any parameter's default; so do these.
+def _since() -> Any:
     return typer.Option(None, "--since", help=f"Start ({DATES}); default: the last 30 days.")
 
 
-def _until() -> typer.models.OptionInfo:
+def _until() -> Any:
     return typer.Option(None, "--until", help="End (a date includes that whole day).")
 
 
-def _agent() -> typer.models.OptionInfo:
+def _agent() -> Any:
     return typer.Option(None, "--agent", help="Only this agent type (repeatable).")
 
 
@@ -125,7 +129,7 @@ def costs(
         percentiles=percentiles,
     )
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await cost_report(rt.engine, filters, options)
 
     report = _runtime.run(go)
@@ -163,11 +167,12 @@ def export(
         salesctl costs export --format jsonl --agent sr-bdr --since 7d | jq .cost_usd
     """
     from salesctl.errors import InvalidInput
-    from salesctl.reports.export import export_calls
+    from salesctl.reports.export import ExportFormat, export_calls
 
     with _runtime.user_errors():
         if fmt not in ("csv", "jsonl"):
             raise InvalidInput(f"--format {fmt!r} is not one of: csv, jsonl")
+    chosen: ExportFormat = "csv" if fmt == "csv" else "jsonl"
     filters = _filters(
         since=since,
         until=until,
@@ -183,9 +188,9 @@ def export(
         return await export_calls(
             rt.engine,
             filters,
-            fmt=fmt,
+            fmt=chosen,
             stream=sys.stdout,
-            with_text=with_text,  # type: ignore[arg-type]
+            with_text=with_text,
         )
 
     written = _runtime.run(go)
@@ -223,7 +228,7 @@ def prune(
         if before > now:
             raise InvalidInput(f"--older-than {older_than!r} is in the future")
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await prune_rows(rt.engine, before=before)
 
     result = _runtime.run(go)
@@ -261,7 +266,7 @@ def savings(
 
     filters = _filters(since=since, until=until, agent=agent)
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await savings_report(rt.engine, filters, settings=rt.settings)
 
     report = _runtime.run(go)
@@ -291,7 +296,7 @@ def outcomes(
 
     filters = _filters(since=since, until=until, agent=agent)
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await outcome_report(rt.engine, filters)
 
     report = _runtime.run(go)
@@ -362,7 +367,9 @@ def reconcile(
     raise typer.Exit(result.exit_code)
 
 
-async def _reconcile(settings, invoice, request):  # type: ignore[no-untyped-def]
+async def _reconcile(
+    settings: Settings, invoice: Invoice, request: ReconcileRequest
+) -> Reconciliation:
     """The comparison; any failure to make it (database, window) is exit 3."""
     from salesctl.errors import SalesctlError
     from salesctl.reports.reconcile import CannotReconcile, reconcile
@@ -402,7 +409,7 @@ def quality(
 
     filters = _filters(since=since, until=until, agent=agent)
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await quality_report(rt.engine, filters)
 
     report = _runtime.run(go)

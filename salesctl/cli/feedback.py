@@ -57,7 +57,7 @@ def feedback_command(
                 "or --session ID --last"
             )
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await rate_call(
             rt.engine,
             request_id=request_id,

@@ -15,6 +15,8 @@ from salesctl.vocabulary import LEAD_STATUSES as STATUSES
 from salesctl.vocabulary import LEAD_TIERS as TIERS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from salesctl.crm.records import LeadRecord
 
 app = typer.Typer(
@@ -39,7 +41,7 @@ FLAG_LABELS = {
 }
 
 
-def _complete(choices: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def _complete(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
     def complete(incomplete: str) -> list[str]:
         return [c for c in choices if c.startswith(incomplete)]
 

@@ -53,7 +53,7 @@ def flush_command(
         with _runtime.user_errors():
             imported = _read_import(import_file)
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await flush_spool(
             rt.engine, rt.settings, any_database=any_database, imported=imported
         )
@@ -135,7 +135,7 @@ def redact_existing(
         err().print("nothing changed")
         raise typer.Exit(1)
 
-    async def go(rt: _runtime.Runtime):  # type: ignore[no-untyped-def]
+    async def go(rt: _runtime.Runtime):
         return await redact(rt.engine, rt.settings, mode=chosen)
 
     result = _runtime.run(go)

@@ -166,7 +166,7 @@ def _price_panel(prices: ModelPrices) -> Table:
     table = Table(title=Text(f"{prices.provider}:{prices.model}"), show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    rows = [("source", prices.source)]
+    rows: list[tuple[str, str]] = [("source", prices.source)]
     if prices.rule:
         rows.append(("priced by", prices.rule))
     if prices.configured_model:

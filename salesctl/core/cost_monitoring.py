@@ -93,8 +93,8 @@ async def get_cost_per_lead_avg(
         source="rollup",
         metrics=COUNT_METRICS,
     )
-    per_lead = select(facts.c.lead_id, *outer_sums(facts, ("cost_usd",)))
-    per_lead = per_lead.group_by(facts.c.lead_id).subquery()
+    summed = select(facts.c.lead_id, *outer_sums(facts, ("cost_usd",)))
+    per_lead = summed.group_by(facts.c.lead_id).subquery()
     total = func.sum(per_lead.c.cost_usd, type_=MONEY)
     leads, cost = (await db.execute(select(func.count(), total))).one()
     if not leads:

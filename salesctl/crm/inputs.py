@@ -71,7 +71,7 @@ def label_key(value: str) -> str:
 def normalise_status(value: str) -> LeadStatus:
     key = label_key(value)
     if key in LEAD_STATUSES:
-        return key  # type: ignore[return-value]
+        return key
     if key in STATUS_SYNONYMS:
         return STATUS_SYNONYMS[key]
     raise ValueError(f"status {value!r} is not one of {', '.join(LEAD_STATUSES)}")
@@ -90,14 +90,14 @@ def normalise_stage(value: str) -> DealStage:
     key = label_key(value).replace(" ", "_")
     if key not in DEAL_STAGES:
         raise InvalidInput(f"unknown stage {value!r}: valid stages are {', '.join(DEAL_STAGES)}")
-    return key  # type: ignore[return-value]
+    return key
 
 
 def normalise_tier(value: str) -> LeadTier:
     key = value.strip().casefold()
     if key not in LEAD_TIERS:
         raise InvalidInput(f"unknown tier {value!r}: valid tiers are {', '.join(LEAD_TIERS)}")
-    return key  # type: ignore[return-value]
+    return key
 
 
 MAX_EMPLOYEES = 10_000_000
@@ -142,6 +142,7 @@ def parse_amount(value: str | Decimal | None) -> Decimal | None:
         raise ValueError(f"amount {value!r} is not a number (e.g. 12500 or 12500.50)") from None
     if not amount.is_finite() or amount < 0:
         raise ValueError(f"amount {value!r} must be zero or more")
+    # is_finite() above rules out the 'n', 'N' and 'F' exponents of NaN and Infinity.
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError(f"amount {value!r} has more than two decimal places")
     if amount >= _AMOUNT_LIMIT:

@@ -761,10 +761,9 @@ async def _create_rows(session: AsyncSession, spent: dict[str, Decimal], now: da
     another process made meanwhile is left as it is)."""
     if not spent:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     from salesctl.db.models.budget import BudgetLedger
 
     values = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -318,7 +318,7 @@ class CostOptimizedLLMProvider:
         if provider is None:
             from salesctl.llm.registry import create_provider
 
-            provider = create_provider(provider_id, self.settings)  # type: ignore[arg-type]
+            provider = create_provider(provider_id, self.settings)
             self._providers[provider_id] = provider
             self._created.append(provider)
         return provider
@@ -326,11 +326,11 @@ class CostOptimizedLLMProvider:
     def _simulated(self, provider_id: str) -> bool:
         return bool(getattr(self._providers.get(provider_id), "simulated", False))
 
-    def _text_policy(self) -> Callable[[str], str]:
+    def _text_policy(self) -> Callable[[str], str | None]:
         """How prompt and answer text is stored (`store_prompts`), resolved on first use."""
-        policy: Callable[[str], str] | None = None
+        policy: Callable[[str | None], str | None] | None = None
 
-        def store(text: str) -> str:
+        def store(text: str) -> str | None:
             nonlocal policy
             if policy is None:
                 from salesctl.llm.redact import text_policy
@@ -359,7 +359,7 @@ class CostOptimizedLLMProvider:
                 else:
                     yield item
 
-    async def _answers(self, call: Call, *, stream: bool) -> AsyncIterator[str | _Answered]:
+    async def _answers(self, call: Call, *, stream: bool) -> AsyncGenerator[str | _Answered]:
         """Try the call's choices in order: cache, admission, then one attempt each.
 
         Yields the answer's text chunks (streams only), then exactly one `_Answered`. A routed
@@ -398,7 +398,7 @@ class CostOptimizedLLMProvider:
 
     async def _attempt(
         self, attempt: Attempt, stream: bool, key: str | None
-    ) -> AsyncIterator[str | _Answered]:
+    ) -> AsyncGenerator[str | _Answered]:
         """One request to one provider, plain or streamed, tracked whatever becomes of it."""
         final: ProviderResponse | None = None
         events: Any = None
@@ -600,7 +600,8 @@ def _engine_of(db: AsyncSession | None) -> AsyncEngine | None:
 def _total_cost(*results: LLMResult) -> Decimal | None:
     """What several tracked calls cost together; unknown if any of them is unpriced."""
     costs = [r.cost_usd for r in results]
-    return None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
+    known = [c for c in costs if c is not None]
+    return None if len(known) < len(costs) else sum(known, Decimal(0))
 
 
 def _warm_up(provider: Provider) -> None:

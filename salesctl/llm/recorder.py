@@ -78,7 +78,7 @@ class Recorder:
         self,
         prices: PriceBook,
         *,
-        store_text: Callable[[str], str],
+        store_text: Callable[[str], str | None],
         warn: Callable[[str], None],
     ) -> None:
         self.prices = prices

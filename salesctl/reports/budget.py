@@ -482,10 +482,9 @@ async def claim_alerts(engine: AsyncEngine, alerts: Sequence[Alert]) -> list[Ale
     if not alerts:
         return []
     table = BudgetAlert.__table__
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     claimed = []
     now = datetime.now(UTC)
     async with engine.begin() as conn:

@@ -985,7 +985,7 @@ def _notes(
             "rounded down to the hour"
         )
     reaches_pruned = pruned is not None and (filters.since is None or filters.since < pruned)
-    if reaches_pruned and (source == "detail" or options.percentiles):
+    if pruned is not None and reaches_pruned and (source == "detail" or options.percentiles):
         notes.append(
             f"figures read from detail rows cover only calls since {pruned.isoformat()} "
             "(older rows were pruned)"

@@ -265,19 +265,19 @@ def can_serve(
 def _tracking() -> Table:
     from salesctl.db.models.tracking import AICostTracking
 
-    return AICostTracking.__table__  # type: ignore[return-value]
+    return AICostTracking.__table__
 
 
 def _state_table() -> Table:
     from salesctl.db.models.analytics import RollupState
 
-    return RollupState.__table__  # type: ignore[return-value]
+    return RollupState.__table__
 
 
 def _gap_table() -> Table:
     from salesctl.db.models.analytics import RollupGap
 
-    return RollupGap.__table__  # type: ignore[return-value]
+    return RollupGap.__table__
 
 
 def hour_of(dialect: str, timestamp: ColumnElement[Any]) -> ColumnElement[int]:
@@ -312,7 +312,7 @@ def money_units(dialect: str, column: ColumnElement[Any]) -> ColumnElement[Any]:
 
     from salesctl.db.models.analytics import MONEY
 
-    total = func.coalesce(func.sum(column), literal_column("0"))
+    total: ColumnElement[Any] = func.coalesce(func.sum(column), literal_column("0"))
     if dialect == "postgresql":  # NUMERIC(20, 10) times 10**10 is an exact integer
         total = cast(total * literal_column("10000000000"), BigInteger)
     return type_coerce(total, MONEY)  # SQLite already stores these units
@@ -322,7 +322,7 @@ def detail_metric(name: Metric, t: Table, dialect: str) -> ColumnElement[Any]:
     """The SQL aggregate of one metric over detail rows, in the rollups' units."""
     from sqlalchemy import case, func, literal_column
 
-    zero = literal_column("0")
+    zero: ColumnElement[Any] = literal_column("0")
     if name == "requests":
         return func.count()
     if name == "priced_requests":
@@ -365,10 +365,12 @@ class FoldResult:
 
 def _insert(dialect: str, table: Table) -> Any:
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def fold_statement(rollup: Rollup, dialect: str, rows: ColumnElement[bool]) -> Any:
@@ -436,7 +438,7 @@ def lead_totals_fold_statement(dialect: str, rows: ColumnElement[bool]) -> Any:
     least, greatest = (
         (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
     )
-    updates = {m: target.c[m] + insert.excluded[m] for m in COUNT_METRICS}
+    updates: dict[str, Any] = {m: target.c[m] + insert.excluded[m] for m in COUNT_METRICS}
     updates["first_hour"] = least(target.c.first_hour, insert.excluded.first_hour)
     updates["last_hour"] = greatest(target.c.last_hour, insert.excluded.last_hour)
     return insert.on_conflict_do_update(index_elements=["facet", "value", "lead_id"], set_=updates)
@@ -590,8 +592,8 @@ async def _record_gaps(conn: AsyncConnection, watermark: int, high: int) -> None
     from sqlalchemy import func, select
 
     t = _tracking()
-    ids = select(t.c.id.label("id"), func.lead(t.c.id).over(order_by=t.c.id).label("next_id"))
-    ids = ids.where(t.c.id > watermark, t.c.id <= high).subquery()
+    pairs = select(t.c.id.label("id"), func.lead(t.c.id).over(order_by=t.c.id).label("next_id"))
+    ids = pairs.where(t.c.id > watermark, t.c.id <= high).subquery()
     inner = select(ids.c.id + 1, ids.c.next_id - 1).where(ids.c.next_id > ids.c.id + 1)
     ranges = [(int(lo), int(hi)) for lo, hi in (await conn.execute(inner)).all()]
     bounds = (
@@ -1206,7 +1208,7 @@ def outer_sums(facts: Subquery, metrics: Sequence[Metric]) -> list[ColumnElement
 
     from salesctl.db.models.analytics import MONEY
 
-    out = []
+    out: list[ColumnElement[Any]] = []
     for m in metrics:
         summed = func.sum(facts.c[m])
         out.append((type_coerce(summed, MONEY) if m in MONEY_METRICS else summed).label(m))

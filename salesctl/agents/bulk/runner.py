@@ -369,10 +369,10 @@ async def _close_unfinished(
                     session=session, run_ids=run_ids, worker_id=worker_id, reason=reason
                 )
     except Exception as exc:
-        reason = unreachable_reason(exc)
-        if reason is None:
+        unreachable = unreachable_reason(exc)
+        if unreachable is None:
             raise
-        outage.lost(reason)
+        outage.lost(unreachable)
 
 
 def _failed(agent: LeadAgent, claim: Claim, failure: LeadFailure) -> AgentOutcome:

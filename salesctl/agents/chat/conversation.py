@@ -239,6 +239,7 @@ class Conversation:
         )
         state: dict[str, Any] = {"messages": sent, "calls": [], "runs": [], "rounds": 0}
         final = state
+        chunk: Any  # LangGraph types each (mode, chunk) pair as `dict[str, Any] | Any`
         async for mode, chunk in self._graph.astream(
             state, context=ctx, stream_mode=["custom", "values"]
         ):

@@ -102,7 +102,9 @@ def build_tool_loop(
             async for piece in stream:
                 if piece:
                     runtime.stream_writer(TextChunk(piece))
-            result: LLMResult = stream.result
+            streamed = stream.result
+            assert streamed is not None, "a stream read to its end has its result"
+            result = streamed
         else:
             result = await ctx.llm.complete(**request)
             if result.text:

@@ -73,7 +73,7 @@ class DealRow:
     company_name: str
 
 
-def _deals_with_company() -> Select[tuple[Deal, str]]:
+def _deals_with_company() -> Select[Deal, str]:
     return select(Deal, Lead.company_name).join(Lead, Lead.id == Deal.lead_id)
 
 

@@ -213,7 +213,7 @@ async def session_usage(*, session: AsyncSession, session_id: str) -> SessionUsa
             failed += count
         else:
             models[f"{provider}:{model}"] += count
-        if n_priced:
+        if n_priced and cost is not None:  # a sum over priced rows is never NULL
             priced += n_priced
             total = (total or Decimal(0)) + cost
     unpriced = calls - failed - priced

@@ -26,5 +26,6 @@ async def recent_served_models(
     )
     seen: dict[tuple[str, str, str], None] = {}
     for provider, configured, model in (await session.execute(latest)).all():
-        seen[(provider, configured, model)] = None
+        if configured is not None:  # always: the query keeps only rows that have one
+            seen[(provider, configured, model)] = None
     return list(seen)

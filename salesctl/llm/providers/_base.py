@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from salesctl.config import API_KEY_ENV, ProviderId, ProviderOptions, Settings
 from salesctl.errors import MissingAPIKey, ProviderError
@@ -30,6 +30,7 @@ from ._errors import SIMULATED_HEADER, Failure, MalformedResponse
 from ._retry import call_with_retries
 
 SIMULATED_ID_PREFIX = "sim"
+T = TypeVar("T")
 
 _FINISH_REASONS: dict[str, str] = {
     "stop": "stop",
@@ -251,7 +252,7 @@ class SDKProvider(ABC):
             self._client = self._build_client(value)
         return self._client
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[Any]]) -> tuple[Any, int, int]:
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> tuple[T, int, int]:
         options = self.options
         return await call_with_retries(
             attempt,

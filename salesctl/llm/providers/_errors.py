@@ -184,12 +184,14 @@ def body_message(body: Any, fallback: str = "") -> str:
         body = body[0]
     if isinstance(body, dict):
         inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return inner["message"]
+        message = inner.get("message") if isinstance(inner, dict) else None
+        if isinstance(message, str):
+            return message
         if isinstance(inner, str):
             return inner
-        if isinstance(body.get("message"), str):
-            return body["message"]
+        message = body.get("message")
+        if isinstance(message, str):
+            return message
     return fallback
 
 

@@ -32,7 +32,7 @@ def parse_labelled(lines: list[str], where: str) -> list[Example]:
             continue
         try:
             item = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise InvalidInput(f"{where}:{number}: not JSON ({exc.msg})") from None
         if not isinstance(item, dict):
             raise InvalidInput(f"{where}:{number}: expected an object with prompt and label")

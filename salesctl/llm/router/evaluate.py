@@ -19,6 +19,7 @@ from salesctl.llm.router.model import TIERS, RouterModel
 
 if TYPE_CHECKING:
     from salesctl.config import RouterSettings, Settings
+    from salesctl.llm.pricing import ModelPrices
 
 CHARS_PER_TOKEN = 4
 INSTRUCTION_TOKENS = 600
@@ -104,7 +105,7 @@ def evaluate(
 
     router = settings.router
     model = model or active_model(router)
-    confusion = {label: dict.fromkeys(TIERS, 0) for label in TIERS}
+    confusion: dict[str, dict[str, int]] = {label: dict.fromkeys(TIERS, 0) for label in TIERS}
     routed: list[str] = []
     mistakes: list[Mistake] = []
     for example in examples:
@@ -153,8 +154,8 @@ def _costs(
     from salesctl.llm.router import tier_choices
 
     book = PriceBook.from_settings(settings, warn=lambda _m: None)
-    firsts = {tier: tier_choices(router, tier)[0] for tier in TIERS}  # type: ignore[arg-type]
-    prices = {tier: book.prices_for(*firsts[tier]) for tier in TIERS}
+    firsts = {tier: tier_choices(router, tier)[0] for tier in TIERS}
+    prices: dict[str, ModelPrices | None] = {tier: book.prices_for(*firsts[tier]) for tier in TIERS}
     notes: list[str] = []
 
     def cost(tier: str, tokens: tuple[int, int]) -> Decimal | None:

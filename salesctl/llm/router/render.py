@@ -76,7 +76,7 @@ def render_eval(report: EvalReport) -> RenderableType:
         confusion.add_row(
             label,
             *(f"{report.confusion[label][tier]:,}" for tier in TIERS),
-            _pct(report.by_tier[label]["recall"]),  # type: ignore[arg-type]
+            _pct(report.by_tier[label]["recall"]),
         )
     cost = Table(title="Estimated cost", title_justify="left", header_style="bold", show_edge=False)
     cost.add_column("tiers")

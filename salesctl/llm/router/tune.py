@@ -131,7 +131,7 @@ async def rating_evidence(session: AsyncSession, settings: Settings) -> Evidence
 
     choices: dict[str, str] = {}
     for tier in reversed(TIERS):  # a model in two tiers counts as the cheaper one
-        for provider, model in tier_choices(settings.router, tier):  # type: ignore[arg-type]
+        for provider, model in tier_choices(settings.router, tier):
             choices[f"{provider}:{model}"] = tier
     t = AICostTracking
     rows = (
@@ -152,12 +152,12 @@ async def rating_evidence(session: AsyncSession, settings: Settings) -> Evidence
         if not row.prompt_text or not row.prompt_text.strip():
             skipped += 1
             continue
-        tier = _tier_of_answer(row, choices)
-        if tier is None:
+        answered = _tier_of_answer(row, choices)
+        if answered is None:
             continue
         key = normalise(row.prompt_text)
         texts.setdefault(key, row.prompt_text)
-        by_prompt[key][tier].append(float(row.quality_score))
+        by_prompt[key][answered].append(float(row.quality_score))
     examples: list[Example] = []
     silent = 0
     for key, rated in by_prompt.items():
@@ -337,7 +337,7 @@ async def _cost_change(
     now = now or datetime.now(UTC)
     margin = settings.router.margin
     book = PriceBook.from_settings(settings, warn=lambda _m: None)
-    firsts = {tier: tier_choices(settings.router, tier)[0] for tier in TIERS}  # type: ignore[arg-type]
+    firsts = {tier: tier_choices(settings.router, tier)[0] for tier in TIERS}
     prices = {tier: book.prices_for(*firsts[tier], now) for tier in TIERS}
     chosen_by = t.routing["chosen_by"].as_string()
     query = (

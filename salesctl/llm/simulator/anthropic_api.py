@@ -190,7 +190,8 @@ class AnthropicMessages(WireFormat):
             return None
         if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
             raise BadRequest("output_config.format: expected {type: json_schema, schema}")
-        return fmt["schema"]
+        schema: dict[str, Any] = fmt["schema"]
+        return schema
 
     @staticmethod
     def _tool_choice(value: Any) -> str:
@@ -238,7 +239,7 @@ class AnthropicMessages(WireFormat):
         req: ChatRequest,
         ans: Answer,
         prompt: PromptUsage,
-        body: dict,
+        body: dict[str, Any],
         served: Served = Served(),
     ) -> Rendered:
         model = served.model or SERVED_MODELS.get(req.model, req.model)
@@ -281,7 +282,7 @@ class AnthropicMessages(WireFormat):
         ]
         for index, block in enumerate(message["content"]):
             if block["type"] == "text":
-                opening = {"type": "text", "text": ""}
+                opening: dict[str, Any] = {"type": "text", "text": ""}
                 deltas = [{"type": "text_delta", "text": p} for p in split_chunks(block["text"])]
             else:
                 opening = {**block, "input": {}}
@@ -327,12 +328,13 @@ class AnthropicMessages(WireFormat):
     def error(
         self, provider: str, status: int, message: str | None = None
     ) -> tuple[dict[str, Any], dict[str, str]]:
-        body = {
+        request_id = new_id("sim_req_")
+        body: dict[str, Any] = {
             "type": "error",
             "error": {
                 "type": _ERROR_TYPES.get(status, "api_error"),
                 "message": message or default_message(status),
             },
-            "request_id": new_id("sim_req_"),
+            "request_id": request_id,
         }
-        return body, {"request-id": body["request_id"]}
+        return body, {"request-id": request_id}

@@ -217,7 +217,7 @@ class GeminiGenerateContent(WireFormat):
         req: ChatRequest,
         ans: Answer,
         prompt: PromptUsage,
-        body: dict,
+        body: dict[str, Any],
         served: Served = Served(),
     ) -> Rendered:
         model = served.model or SERVED_MODELS.get(req.model, req.model)
@@ -236,7 +236,9 @@ class GeminiGenerateContent(WireFormat):
             out["responseId"] = response_id
             return out
 
-        calls = [{"functionCall": {"name": c.name, "args": c.arguments}} for c in ans.tool_calls]
+        calls: list[dict[str, Any]] = [
+            {"functionCall": {"name": c.name, "args": c.arguments}} for c in ans.tool_calls
+        ]
         if not req.stream:
             parts = ([{"text": ans.text}] if ans.text or not calls else []) + calls
             return Rendered(

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .brain import (
@@ -153,7 +154,7 @@ class OpenAIChat(WireFormat):
                 user_text = text
             segments.append(Segment(canonical(message), tokens))
 
-        results = []
+        results: list[ToolResult] = []
         for message in reversed(messages):
             if message.get("role") != "tool":
                 break
@@ -283,7 +284,7 @@ class OpenAIChat(WireFormat):
         req: ChatRequest,
         ans: Answer,
         prompt: PromptUsage,
-        body: dict,
+        body: dict[str, Any],
         served: Served = Served(),
     ) -> Rendered:
         created = int(time.time())
@@ -370,7 +371,9 @@ class OpenAIChat(WireFormat):
                 events.append(SseEvent(sse(self._usage_chunk(chunk, usage)), reported=reported))
         return events
 
-    def _usage_chunk(self, chunk: Any, usage: dict[str, Any]) -> dict[str, Any]:
+    def _usage_chunk(
+        self, chunk: Callable[..., dict[str, Any]], usage: dict[str, Any]
+    ) -> dict[str, Any]:
         out = chunk({"role": "assistant", "content": ""})
         if not self.quirks.get("usage_chunk_has_choices"):
             out["choices"] = []

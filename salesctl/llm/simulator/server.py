@@ -463,13 +463,14 @@ class Simulator:
             args = json.loads(body or b"{}")
             if not isinstance(args, dict):
                 raise ValueError("expected a JSON object")
-            action: Callable[..., Any] | None = {
+            actions: dict[tuple[str, str], Callable[..., Any]] = {
                 ("POST", "/_sim/faults"): self.fail_next,
                 ("POST", "/_sim/script"): self.script,
                 ("POST", "/_sim/shape"): self.shape_next,
                 ("POST", "/_sim/reset"): self.reset,
                 ("POST", "/_sim/quirks"): self.quirks.update,
-            }.get((method, path))
+            }
+            action = actions.get((method, path))
             if action is not None:
                 action(**args)
                 h.send_json(200, {"ok": True})
@@ -540,6 +541,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
     allow_reuse_address = True
+    server_address: tuple[str, int]  # bound from a (host, port) of text, never bytes
 
     def __init__(self, address: tuple[str, int], simulator: Simulator) -> None:
         self.simulator = simulator

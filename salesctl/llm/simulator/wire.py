@@ -133,7 +133,7 @@ class WireFormat:
         req: ChatRequest,
         ans: Answer,
         prompt: PromptUsage,
-        body: dict,
+        body: dict[str, Any],
         served: Served = Served(),
     ) -> Rendered:
         """The answer in this API's response shape (JSON body or SSE events)."""
