@@ -363,7 +363,8 @@ def _overall_severity(
     ranks += [1 for a in found if a.is_spike]
     if outlook.crosses_at is not None:
         ranks.append(1)  # the forecast reaches the monthly budget before the spend does
-    return ("info", "warning", "critical")[max(ranks, default=0)]  # type: ignore[return-value]
+    by_rank: tuple[Severity, ...] = ("info", "warning", "critical")
+    return by_rank[max(ranks, default=0)]
 
 
 def summary_line(check: BudgetCheck) -> str:

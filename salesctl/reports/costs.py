@@ -749,33 +749,44 @@ class _TopLeadsWalk:
         offset, step = 0, max(WALK_FIRST, 4 * top)
         while True:
             rows = (await self.session.execute(walk.limit(step).offset(offset))).all()
-            pending = []
-            for row in rows:
-                lead_id = int(row.lead_id)
-                if lead_id in checked:
-                    continue
-                if self._inside(row.first_hour, row.last_hour):
-                    found[lead_id] = Sums.from_row(row, COUNT_METRICS)
-                else:
-                    pending.append(lead_id)
-            if pending:
-                if len(checked) + len(pending) > EXACT_MAX:
-                    return None
-                checked.update(pending)
-                found.update(await self._exact(pending))
+            if not await self._take(rows, checked, found):
+                return None
             if len(rows) < step:
                 break  # every lead that could have calls in the window has been seen
-            best = sorted(found.items(), key=_rank_key)[:top]
-            bound = rows[-1]
-            if len(best) == top:
-                kth = best[-1][1]
-                if (kth.cost_usd, kth.requests) > (Decimal(bound.cost_usd), int(bound.requests)):
-                    break  # no lead further down can reach the top
+            if self._beats(sorted(found.items(), key=_rank_key)[:top], rows[-1]):
+                break  # no lead further down can reach the top
             offset += step
             step *= 2
             if offset > WALK_MAX_ROWS:
                 return None
         return sorted(found.items(), key=_rank_key)[:top]
+
+    async def _take(self, rows: Sequence[Any], checked: set[int], found: dict[int, Sums]) -> bool:
+        """One step's totals into `found`: whole when all the lead's calls lie inside the
+        window, else summed exactly. False when that would sum too many leads one by one."""
+        pending = []
+        for row in rows:
+            lead_id = int(row.lead_id)
+            if lead_id in checked:
+                continue
+            if self._inside(row.first_hour, row.last_hour):
+                found[lead_id] = Sums.from_row(row, COUNT_METRICS)
+            else:
+                pending.append(lead_id)
+        if pending:
+            if len(checked) + len(pending) > EXACT_MAX:
+                return False
+            checked.update(pending)
+            found.update(await self._exact(pending))
+        return True
+
+    def _beats(self, best: list[tuple[int, Sums]], bound: Any) -> bool:
+        """The `top`-th lead found ranks above `bound`, the last total read (and so above
+        every lead further down)."""
+        if len(best) != self.top:
+            return False
+        kth = best[-1][1]
+        return (kth.cost_usd, kth.requests) > (Decimal(bound.cost_usd), int(bound.requests))
 
     async def _named(self, best: list[tuple[int, Sums]]) -> list[_RankedLead]:
         """The best leads with their company names; a lead deleted meanwhile drops out."""
