@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from salesctl.config import ProviderId, Settings
-    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.gateway import LLMGateway
 
 MINIMUM_PYTHON = (3, 11)
 CONNECT_TIMEOUT_S = 10.0
@@ -399,7 +399,7 @@ async def check_online(settings: Settings) -> list[Check]:
     """A one-token call to every provider the configuration uses and has a key for, through
     the gateway (so each is tracked as agent `doctor`), all at once."""
     from salesctl.config import PROVIDER_IDS, ProviderOptions
-    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.gateway import LLMGateway
 
     # One attempt each, and a short timeout: a dead endpoint should be reported, not retried.
     quick = ProviderOptions(timeout_s=CONNECT_TIMEOUT_S * 2, max_retries=0)
@@ -415,7 +415,7 @@ async def check_online(settings: Settings) -> list[Check]:
             skipped.append(Check(f"call:{provider}", False, "skipped: no API key", required=False))
             continue
         targets.append((provider, model))
-    gateway = CostOptimizedLLMProvider(settings=probe_settings, warn=lambda _message: None)
+    gateway = LLMGateway(settings=probe_settings, warn=lambda _message: None)
     try:
         results = await asyncio.gather(*(_probe(gateway, p, m) for p, m in targets))
     finally:
@@ -423,7 +423,7 @@ async def check_online(settings: Settings) -> list[Check]:
     return [*results, *skipped]
 
 
-async def _probe(gateway: CostOptimizedLLMProvider, provider: ProviderId, model: str) -> Check:
+async def _probe(gateway: LLMGateway, provider: ProviderId, model: str) -> Check:
     from salesctl.config import API_KEY_ENV
     from salesctl.errors import ProviderError
     from salesctl.llm.types import LLMConfig

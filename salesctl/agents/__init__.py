@@ -22,7 +22,7 @@ _AGENT_MODULES = {
     "GrowthAgent": "salesctl.agents.growth",
     "MarketingAgent": "salesctl.agents.marketing",
     "BDRAgent": "salesctl.agents.bdr",
-    "ConversationAgent": "salesctl.agents.conversation",
+    "ConversationAgent": "salesctl.agents.transcript_analysis",
 }
 
 _AGENT_CLASSES: dict[str, str] = {

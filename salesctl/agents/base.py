@@ -19,8 +19,8 @@ from salesctl.agents import store
 from salesctl.agents.claims import Claim, claim_named
 from salesctl.agents.context import (
     AgentContext,
+    AgentGateway,
     ApplyResult,
-    Gateway,
     model_choice,
     new_worker_id,
 )
@@ -132,7 +132,7 @@ class LeadAgent:
     the graph, saves the result (or the failure) and returns the outcome.
 
     Give it a database session (`db=`) or a session factory (`sessions=`); without a
-    `gateway=`, it builds a `CostOptimizedLLMProvider` and flushes tracking after each run.
+    `gateway=`, it builds an `LLMGateway` and flushes tracking after each run.
     """
 
     agent_type: ClassVar[LeadAgentType]
@@ -143,7 +143,7 @@ class LeadAgent:
         db: AsyncSession | None = None,
         *,
         sessions: async_sessionmaker[AsyncSession] | None = None,
-        gateway: Gateway | None = None,
+        gateway: AgentGateway | None = None,
         settings: Settings | None = None,
         provider: str | None = None,
         model: str | None = None,
@@ -156,11 +156,9 @@ class LeadAgent:
         self.sessions = sessions or _sessions_of(db)
         self._own_gateway = gateway is None
         if gateway is None:
-            from salesctl.llm.gateway import CostOptimizedLLMProvider
+            from salesctl.llm.gateway import LLMGateway
 
-            gateway = CostOptimizedLLMProvider(
-                engine=_engine_of(self.sessions), settings=self.settings
-            )
+            gateway = LLMGateway(engine=_engine_of(self.sessions), settings=self.settings)
         self.gateway = gateway
         self.choice = model_choice(
             self.settings, self.agent_type, provider=provider, model=model, no_cache=no_cache

@@ -28,8 +28,8 @@ ApplyResult = Callable[["AsyncSession", Mapping[str, Any]], Awaitable[LeadValues
 rows, such as the BDR agent's deal, through the session). Runs inside the save transaction."""
 
 
-class Gateway(Protocol):
-    """The part of `CostOptimizedLLMProvider` the lead agents use."""
+class AgentGateway(Protocol):
+    """The part of `LLMGateway` the lead agents use."""
 
     async def complete(
         self,
@@ -64,7 +64,7 @@ class AgentContext:
     lead_id: int
     run_id: int
     worker_id: str
-    gateway: Gateway
+    gateway: AgentGateway
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     choice: ModelChoice

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from salesctl.config import Settings
-    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.gateway import LLMGateway
 
 T = TypeVar("T")
 
@@ -28,15 +28,15 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     closers: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
-    _gateway: CostOptimizedLLMProvider | None = field(default=None, init=False, repr=False)
+    _gateway: LLMGateway | None = field(default=None, init=False, repr=False)
 
     @property
-    def gateway(self) -> CostOptimizedLLMProvider:
+    def gateway(self) -> LLMGateway:
         """The LLM gateway, built on first use; flushed and closed with the runtime."""
         if self._gateway is None:
-            from salesctl.llm.gateway import CostOptimizedLLMProvider
+            from salesctl.llm.gateway import LLMGateway
 
-            self._gateway = CostOptimizedLLMProvider(engine=self.engine, settings=self.settings)
+            self._gateway = LLMGateway(engine=self.engine, settings=self.settings)
         return self._gateway
 
     async def aclose(self) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from salesctl.agents.context import ModelChoice
     from salesctl.agents.estimate import RunEstimate
     from salesctl.agents.selection import LeadSelection
+    from salesctl.llm.feedback import Rating
 
 app = typer.Typer(help="The six lead agents.")
 icp_app = typer.Typer(
@@ -358,7 +359,7 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
     if not options.json_output:
         progress.starting(agent_type)
 
-    async def go(rt: _runtime.Runtime) -> RunSummary:
+    async def run_agents(rt: _runtime.Runtime) -> RunSummary:
         from salesctl.agents import agent_class
         from salesctl.agents.bulk import StopSignal, run_agent
         from salesctl.cli._signals import stop_on_signals
@@ -382,7 +383,7 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
                 progress.close()
 
     try:
-        summary = _runtime.run(go)
+        summary = _runtime.run(run_agents)
     finally:
         progress.close()
     _show_run(summary, single=single, json_output=options.json_output, rate=options.rate)
@@ -507,12 +508,12 @@ def _ask_rating(tracking_id: str) -> None:
             except ValueError:
                 raise InvalidInput(f"{answer!r} is not g, b or a score from 0 to 1") from None
 
-    async def go(rt: _runtime.Runtime):
+    async def rate(rt: _runtime.Runtime) -> Rating:
         return await rate_call(
             rt.engine, request_id=tracking_id, score=score, rated_by=default_rater()
         )
 
-    err().print(describe(_runtime.run(go)), markup=False, highlight=False)
+    err().print(describe(_runtime.run(rate)), markup=False, highlight=False)
 
 
 class _ProgressReport:

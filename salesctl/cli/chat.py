@@ -57,7 +57,7 @@ def chat_command(
         json=json_output,
     )
 
-    async def go(rt: _runtime.Runtime) -> int:
+    async def chat(rt: _runtime.Runtime) -> int:
         return await run_chat(
             options,
             llm=rt.gateway,
@@ -66,6 +66,6 @@ def chat_command(
             console=out(),
         )
 
-    code = _runtime.run(go)
+    code = _runtime.run(chat)
     if code:
         raise typer.Exit(code)

@@ -15,9 +15,14 @@ from salesctl.cli.maintenance import flush_command
 
 if TYPE_CHECKING:
     from salesctl.config import Settings
+    from salesctl.reports.costs import CostReport
     from salesctl.reports.filters import CostFilters
     from salesctl.reports.invoice_formats import Invoice
+    from salesctl.reports.outcomes import OutcomeReport
+    from salesctl.reports.quality import QualityReport
     from salesctl.reports.reconcile import ReconcileRequest, Reconciliation
+    from salesctl.reports.rollups import PruneResult
+    from salesctl.reports.savings import SavingsReport
 
 app = typer.Typer(
     help="AI cost reports: totals, agents, leads, providers, cache, daily chart.\n\n"
@@ -129,10 +134,10 @@ def costs(
         percentiles=percentiles,
     )
 
-    async def go(rt: _runtime.Runtime):
+    async def read_report(rt: _runtime.Runtime) -> CostReport:
         return await cost_report(rt.engine, filters, options)
 
-    report = _runtime.run(go)
+    report = _runtime.run(read_report)
     if json_output:
         print_json(report)
         return
@@ -184,7 +189,7 @@ def export(
         user=user,
     )
 
-    async def go(rt: _runtime.Runtime) -> int:
+    async def write_export(rt: _runtime.Runtime) -> int:
         return await export_calls(
             rt.engine,
             filters,
@@ -193,7 +198,7 @@ def export(
             with_text=with_text,
         )
 
-    written = _runtime.run(go)
+    written = _runtime.run(write_export)
     err().print(f"{written:,} call(s) exported", style="dim")
 
 
@@ -228,10 +233,10 @@ def prune(
         if before > now:
             raise InvalidInput(f"--older-than {older_than!r} is in the future")
 
-    async def go(rt: _runtime.Runtime):
+    async def prune_detail(rt: _runtime.Runtime) -> PruneResult:
         return await prune_rows(rt.engine, before=before)
 
-    result = _runtime.run(go)
+    result = _runtime.run(prune_detail)
     if json_output:
         print_json(result)
         return
@@ -266,10 +271,10 @@ def savings(
 
     filters = _filters(since=since, until=until, agent=agent)
 
-    async def go(rt: _runtime.Runtime):
+    async def read_savings(rt: _runtime.Runtime) -> SavingsReport:
         return await savings_report(rt.engine, filters, settings=rt.settings)
 
-    report = _runtime.run(go)
+    report = _runtime.run(read_savings)
     if json_output:
         print_json(report)
         return
@@ -296,10 +301,10 @@ def outcomes(
 
     filters = _filters(since=since, until=until, agent=agent)
 
-    async def go(rt: _runtime.Runtime):
+    async def read_outcomes(rt: _runtime.Runtime) -> OutcomeReport:
         return await outcome_report(rt.engine, filters)
 
-    report = _runtime.run(go)
+    report = _runtime.run(read_outcomes)
     if json_output:
         print_json(report)
         return
@@ -409,10 +414,10 @@ def quality(
 
     filters = _filters(since=since, until=until, agent=agent)
 
-    async def go(rt: _runtime.Runtime):
+    async def read_quality(rt: _runtime.Runtime) -> QualityReport:
         return await quality_report(rt.engine, filters)
 
-    report = _runtime.run(go)
+    report = _runtime.run(read_quality)
     if json_output:
         print_json(report)
         return

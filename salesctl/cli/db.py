@@ -36,10 +36,10 @@ def init_command() -> None:
             ) from exc
         where = settings.data_dir if settings.is_sqlite else "database"
 
-    async def go(rt: _runtime.Runtime) -> None:
+    async def upgrade_to_head(rt: _runtime.Runtime) -> None:
         await migrate.upgrade(rt.engine)
 
-    _runtime.run(go, check_schema=False)
+    _runtime.run(upgrade_to_head, check_schema=False)
     out().print(f"[green]✓[/] {where} ready (schema {SCHEMA_HEAD})")
 
 
@@ -52,10 +52,10 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
     """
     from salesctl.db import migrate
 
-    async def go(rt: _runtime.Runtime) -> None:
+    async def upgrade_to(rt: _runtime.Runtime) -> None:
         await migrate.upgrade(rt.engine, revision)
 
-    _runtime.run(go, check_schema=False)
+    _runtime.run(upgrade_to, check_schema=False)
     out().print(f"[green]✓[/] database at {revision}")
 
 
@@ -68,10 +68,10 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision, or `bas
     """
     from salesctl.db import migrate
 
-    async def go(rt: _runtime.Runtime) -> None:
+    async def downgrade_to(rt: _runtime.Runtime) -> None:
         await migrate.downgrade(rt.engine, revision)
 
-    _runtime.run(go, check_schema=False)
+    _runtime.run(downgrade_to, check_schema=False)
     out().print(f"[green]✓[/] database at {revision}")
 
 
@@ -87,10 +87,10 @@ def current(
     """
     from salesctl.db.session import SCHEMA_HEAD, current_revision
 
-    async def go(rt: _runtime.Runtime) -> str | None:
+    async def read_revision(rt: _runtime.Runtime) -> str | None:
         return await current_revision(rt.engine)
 
-    revision = _runtime.run(go, check_schema=False)
+    revision = _runtime.run(read_revision, check_schema=False)
     if json_output:
         from salesctl.cli._console import print_json
 

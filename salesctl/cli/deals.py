@@ -75,11 +75,11 @@ def add(
             FLAG_LABELS,
         )
 
-    async def go(rt: _runtime.Runtime) -> DealRecord:
+    async def insert_deal(rt: _runtime.Runtime) -> DealRecord:
         async with rt.sessions.begin() as session:
             return await crm_deals.add_deal(session=session, deal=deal)
 
-    record = _runtime.run(go)
+    record = _runtime.run(insert_deal)
     if json_output:
         print_json(record)
         return
@@ -109,11 +109,11 @@ def list_deals(
     with _runtime.user_errors():
         stage_filter = normalise_stage(stage) if stage is not None else None
 
-    async def go(rt: _runtime.Runtime) -> Pipeline:
+    async def read_pipeline(rt: _runtime.Runtime) -> Pipeline:
         async with rt.sessions() as session:
             return await crm_deals.pipeline(session=session, stage=stage_filter, lead_id=lead_id)
 
-    pipeline = _runtime.run(go)
+    pipeline = _runtime.run(read_pipeline)
     if json_output:
         print_json(pipeline)
         return
@@ -140,11 +140,11 @@ def move(
     with _runtime.user_errors():
         target = normalise_stage(stage)
 
-    async def go(rt: _runtime.Runtime) -> DealMove:
+    async def move_one(rt: _runtime.Runtime) -> DealMove:
         async with rt.sessions.begin() as session:
             return await crm_deals.move_deal(session=session, deal_id=deal_id, stage=target)
 
-    moved = _runtime.run(go)
+    moved = _runtime.run(move_one)
     if json_output:
         print_json(moved)
         return

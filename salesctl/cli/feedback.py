@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
+
+if TYPE_CHECKING:
+    from salesctl.llm.feedback import Rating
 
 
 def feedback_command(
@@ -57,7 +62,7 @@ def feedback_command(
                 "or --session ID --last"
             )
 
-    async def go(rt: _runtime.Runtime):
+    async def rate(rt: _runtime.Runtime) -> Rating:
         return await rate_call(
             rt.engine,
             request_id=request_id,
@@ -67,7 +72,7 @@ def feedback_command(
             rated_by=user or default_rater(),
         )
 
-    rating = _runtime.run(go)
+    rating = _runtime.run(rate)
     if json_output:
         print_json(rating)
         return

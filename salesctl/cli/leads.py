@@ -95,11 +95,11 @@ def add(
             FLAG_LABELS,
         )
 
-    async def go(rt: _runtime.Runtime) -> LeadRecord:
+    async def insert_lead(rt: _runtime.Runtime) -> LeadRecord:
         async with rt.sessions.begin() as session:
             return await crm_leads.add_lead(session=session, lead=lead)
 
-    record = _runtime.run(go)
+    record = _runtime.run(insert_lead)
     if json_output:
         print_json(record)
         return
@@ -134,13 +134,13 @@ def import_csv(
     with _runtime.user_errors():
         parsed = csv_import.parse_leads_csv(path, mappings)
 
-    async def go(rt: _runtime.Runtime) -> csv_import.ImportReport:
+    async def store_rows(rt: _runtime.Runtime) -> csv_import.ImportReport:
         async with rt.sessions.begin() as session:
             return await csv_import.store_leads(
                 session=session, parsed=parsed, source=str(path), skip_invalid=skip_invalid
             )
 
-    report = _runtime.run(go)
+    report = _runtime.run(store_rows)
     if json_output:
         print_json(report)
     else:
@@ -193,7 +193,7 @@ def list_leads(
         if sort not in SORTS:
             raise InvalidInput(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
 
-    async def go(rt: _runtime.Runtime) -> list[LeadRecord]:
+    async def find(rt: _runtime.Runtime) -> list[LeadRecord]:
         async with rt.sessions() as session:
             return await crm_leads.find_leads(
                 session=session,
@@ -204,7 +204,7 @@ def list_leads(
                 limit=limit,
             )
 
-    leads = _runtime.run(go)
+    leads = _runtime.run(find)
     if json_output:
         print_json({"leads": leads, "count": len(leads)})
     elif not leads:
@@ -233,11 +233,11 @@ def show(
     from salesctl.crm import render
     from salesctl.crm.records import LeadDetail
 
-    async def go(rt: _runtime.Runtime) -> LeadDetail:
+    async def read_detail(rt: _runtime.Runtime) -> LeadDetail:
         async with rt.sessions() as session:
             return await crm_leads.lead_detail(session=session, lead_id=lead_id)
 
-    detail = _runtime.run(go)
+    detail = _runtime.run(read_detail)
     if json_output:
         print_json(detail)
         return
@@ -270,11 +270,11 @@ def delete(
         lead, deals = _runtime.run(look)
         _confirm_delete(lead, deals)
 
-    async def go(rt: _runtime.Runtime) -> LeadRecord:
+    async def delete_one(rt: _runtime.Runtime) -> LeadRecord:
         async with rt.sessions.begin() as session:
             return await crm_leads.delete_lead(session=session, lead_id=lead_id)
 
-    deleted = _runtime.run(go)
+    deleted = _runtime.run(delete_one)
     _say(f"deleted lead {deleted.id}: {deleted.company_name}", done=True)
 
 

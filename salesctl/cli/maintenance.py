@@ -6,11 +6,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
+
+if TYPE_CHECKING:
+    from salesctl.maintenance import FlushResult, RedactResult
 
 app = typer.Typer(
     help="Keep the tracking record private: redact text stored before.\n\n"
@@ -53,12 +57,12 @@ def flush_command(
         with _runtime.user_errors():
             imported = _read_import(import_file)
 
-    async def go(rt: _runtime.Runtime):
+    async def flush(rt: _runtime.Runtime) -> FlushResult:
         return await flush_spool(
             rt.engine, rt.settings, any_database=any_database, imported=imported
         )
 
-    result = _runtime.run(go, replay_spool=False)
+    result = _runtime.run(flush, replay_spool=False)
     if json_output:
         print_json(result)
         return
@@ -135,10 +139,10 @@ def redact_existing(
         err().print("nothing changed")
         raise typer.Exit(1)
 
-    async def go(rt: _runtime.Runtime):
+    async def redact_text(rt: _runtime.Runtime) -> RedactResult:
         return await redact(rt.engine, rt.settings, mode=chosen)
 
-    result = _runtime.run(go)
+    result = _runtime.run(redact_text)
     if json_output:
         print_json(result)
         return

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import out, print_json
 from salesctl.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from salesctl.llm.router.tune import TuneReport
 
 app = typer.Typer(
     help="Inspect, evaluate and retrain the smart router (no LLM is called).\n\n"
@@ -147,10 +151,10 @@ def tune(
         if not 0 <= holdout <= 0.9:
             raise InvalidInput(f"--holdout {holdout} must be between 0 and 0.9")
 
-    async def go(rt: _runtime.Runtime):
+    async def tune_router(rt: _runtime.Runtime) -> TuneReport:
         return await run_tune(rt.engine, rt.settings, labels=labels, holdout=holdout)
 
-    report = _runtime.run(go)
+    report = _runtime.run(tune_router)
     if json_output:
         print_json(_as_dict(report))
         return

@@ -19,7 +19,7 @@ from salesctl.llm.types import ProviderRequest, ProviderResponse, ToolCall, Usag
 
 CHARS_PER_TOKEN = 4
 """Characters per token assumed: the usual figure for English text with the providers'
-tokenizers (a central estimate, not a bound; see `llm.budget` for the high one)."""
+tokenizers (a central estimate, not a bound; see `llm.hard_limits` for the high one)."""
 MESSAGE_OVERHEAD_TOKENS = 4
 """Tokens of role markers per message, as the chat formats add them."""
 REQUEST_OVERHEAD_TOKENS = 3

@@ -1,4 +1,4 @@
-"""`CostOptimizedLLMProvider`: every LLM call of every agent, tracked with what it cost.
+"""`LLMGateway`: every LLM call of every agent, tracked with what it cost.
 
 Per call: route (smart_router mode) → cache lookup → provider call (plain or streamed) →
 price → track. Plain and streamed calls share one attempt path (`_answers`/`_attempt`), so
@@ -44,7 +44,7 @@ from salesctl.llm.types import (
     LLMConfig,
     LLMResult,
     Message,
-    Provider,
+    ProviderAdapter,
     ProviderRequest,
     ProviderResponse,
     TextDelta,
@@ -56,9 +56,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from salesctl.config import Settings
-    from salesctl.llm.budget import BudgetGuard, Reservation
+    from salesctl.llm.hard_limits import BudgetGuard, Reservation
 
-__all__ = ["CostOptimizedLLMProvider", "LLMStream", "validate_config"]
+__all__ = ["CostOptimizedLLMProvider", "LLMGateway", "LLMStream", "validate_config"]
 
 log = logging.getLogger("salesctl.gateway")
 
@@ -115,8 +115,9 @@ class LLMStream:
         return self.result.text if self.result is not None else "".join(parts)
 
 
-class CostOptimizedLLMProvider:
-    """The LLM gateway (the seed's class): calls providers, prices and tracks every call.
+class LLMGateway:
+    """The LLM gateway: calls providers, prices and tracks every call. The seed named it
+    `CostOptimizedLLMProvider`, which stays an alias.
 
     `db` is the caller's AsyncSession; only its engine is used (tracking and the database
     cache use their own connections, so the caller's transaction is never touched).
@@ -129,7 +130,7 @@ class CostOptimizedLLMProvider:
         *,
         engine: AsyncEngine | None = None,
         settings: Settings | None = None,
-        providers: Mapping[str, Provider] | None = None,
+        providers: Mapping[str, ProviderAdapter] | None = None,
         cache: ResponseCache | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
@@ -139,10 +140,10 @@ class CostOptimizedLLMProvider:
         self._warn = warn or log.warning
         self._engine = engine if engine is not None else _engine_of(db)
         self._owns_engine = False
-        self._providers: dict[str, Provider] = {
+        self._providers: dict[str, ProviderAdapter] = {
             canonical_provider(name): provider for name, provider in (providers or {}).items()
         }
-        self._created: list[Provider] = []
+        self._created: list[ProviderAdapter] = []
         self._cache = cache
         self._owns_cache = cache is None
         self._cache_pending: dict[str, CachedAnswer] = {}
@@ -153,7 +154,7 @@ class CostOptimizedLLMProvider:
         self._closed = False
         self.budget: BudgetGuard | None = None
         """Hard budget limits (None when none is set: the hot path does not touch them)."""
-        from salesctl.llm.budget import BudgetGuard, has_hard_limits
+        from salesctl.llm.hard_limits import BudgetGuard, has_hard_limits
 
         if has_hard_limits(self.settings.budget):
             self.budget = BudgetGuard(
@@ -282,7 +283,7 @@ class CostOptimizedLLMProvider:
             if self._owns_engine and self._engine is not None:
                 await self._engine.dispose()
 
-    async def __aenter__(self) -> CostOptimizedLLMProvider:
+    async def __aenter__(self) -> LLMGateway:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -313,7 +314,7 @@ class CostOptimizedLLMProvider:
             self._cache = cache_from_settings(self.settings, self.engine, warn=self._warn)
         return self._cache
 
-    def _provider(self, provider_id: str) -> Provider:
+    def _provider(self, provider_id: str) -> ProviderAdapter:
         provider = self._providers.get(provider_id)
         if provider is None:
             from salesctl.llm.registry import create_provider
@@ -494,7 +495,7 @@ class CostOptimizedLLMProvider:
         await self.writer.ensure_keepable()  # no record, no call
         if self.budget is None or not self.budget.limits_for(call.config.agent_type):
             return None, None
-        from salesctl.llm.budget import max_cost
+        from salesctl.llm.hard_limits import max_cost
 
         target = f"{provider_id}:{model}"
         most = max_cost(self.prices, provider_id, model, request, datetime.now(UTC))
@@ -581,6 +582,10 @@ class CostOptimizedLLMProvider:
         task.add_done_callback(self._background.discard)
 
 
+CostOptimizedLLMProvider = LLMGateway
+"""The seed's name for the gateway (`salesctl.core.cost_optimized_llm`)."""
+
+
 # --- helpers --------------------------------------------------------------------------------
 
 
@@ -604,7 +609,7 @@ def _total_cost(*results: LLMResult) -> Decimal | None:
     return None if len(known) < len(costs) else sum(known, Decimal(0))
 
 
-def _warm_up(provider: Provider) -> None:
+def _warm_up(provider: ProviderAdapter) -> None:
     """Let an adapter build its SDK client (imports, no network) before the clock starts, so
     the first call's latency is the provider's, not Python's import time."""
     prepare = getattr(provider, "prepare", None)

@@ -27,8 +27,8 @@ from salesctl.llm.types import LLMResult, ProviderRequest, ProviderResponse, Too
 
 if TYPE_CHECKING:
     from salesctl.errors import BudgetExceeded
-    from salesctl.llm.budget import Reservation
     from salesctl.llm.cache import CachedAnswer
+    from salesctl.llm.hard_limits import Reservation
     from salesctl.llm.inputs import Call
 
 log = logging.getLogger("salesctl.gateway")

@@ -12,9 +12,9 @@ from salesctl.llm.providers import (
     OpenAIProvider,
     OpenRouterProvider,
 )
-from salesctl.llm.types import Provider
+from salesctl.llm.types import ProviderAdapter
 
-PROVIDERS: dict[ProviderId, Callable[[Settings], Provider]] = {
+PROVIDERS: dict[ProviderId, Callable[[Settings], ProviderAdapter]] = {
     "cerebras": CerebrasProvider,
     "claude": AnthropicProvider,
     "gemini": GeminiProvider,
@@ -23,7 +23,7 @@ PROVIDERS: dict[ProviderId, Callable[[Settings], Provider]] = {
 }
 
 
-def create_provider(provider_id: ProviderId | str, settings: Settings) -> Provider:
+def create_provider(provider_id: ProviderId | str, settings: Settings) -> ProviderAdapter:
     """A provider adapter for `provider_id` (aliases like `anthropic` accepted).
 
     No network work and no SDK import happen here; a missing key is reported on the first

@@ -124,7 +124,7 @@ StreamEvent = TextDelta | ProviderResponse
 """A stream yields text deltas and ends with exactly one ProviderResponse carrying usage."""
 
 
-class Provider(Protocol):
+class ProviderAdapter(Protocol):
     """One LLM API behind its official SDK. Adding a provider is one module implementing this."""
 
     name: str

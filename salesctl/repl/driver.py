@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from salesctl.agents.chat.context import ConfirmWrite
-    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.gateway import LLMGateway
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ def write_policy(*, yes: bool, stdin_is_terminal: bool, console: Console) -> Con
 async def run_chat(
     options: ChatOptions,
     *,
-    llm: CostOptimizedLLMProvider,
+    llm: LLMGateway,
     sessions: async_sessionmaker[AsyncSession],
     data_dir: Path,
     console: Console,

@@ -1,4 +1,4 @@
-"""Gateway test helpers: a scripted in-memory Provider (the narrow seam below the gateway),
+"""Gateway test helpers: a scripted in-memory provider adapter (the narrow seam below the gateway),
 and the provider simulator that end-to-end tests point the real SDK adapters at.
 """
 

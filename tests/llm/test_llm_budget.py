@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from salesctl.config import ProviderOptions, Settings
 from salesctl.db.models import AICostTracking, Lead
 from salesctl.errors import BudgetExceeded
-from salesctl.llm.budget import max_cost
 from salesctl.llm.gateway import CostOptimizedLLMProvider
+from salesctl.llm.hard_limits import max_cost
 from salesctl.llm.simulator import Simulator
 from salesctl.llm.tracking import TrackingRecord, insert_rows
 from salesctl.llm.types import LLMConfig, Message, ProviderRequest

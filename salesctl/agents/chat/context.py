@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.gateway import LLMGateway
     from salesctl.llm.types import LLMConfig
 
 
@@ -114,7 +114,7 @@ def _mentions_name(text: str, name: str) -> bool:
 class ChatContext:
     """Run dependencies of one chat turn."""
 
-    llm: CostOptimizedLLMProvider
+    llm: LLMGateway
     sessions: async_sessionmaker[AsyncSession]
     config: LLMConfig
     user_words: UserWords

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from salesctl.agents.chat import sessions as store
+from salesctl.agents.chat import sessions as chat_sessions
 from salesctl.agents.chat.context import ChatContext, ConfirmWrite, UserWords, refuse_unattended
 from salesctl.agents.chat.graph import ChatAgentSpec, TurnEvent
 from salesctl.agents.chat.tools import ToolRun
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from salesctl.llm.feedback import Rating
-    from salesctl.llm.gateway import CostOptimizedLLMProvider
+    from salesctl.llm.gateway import LLMGateway
     from salesctl.llm.router import RoutingDecision
 
 MAX_HISTORY_MESSAGES = 30
@@ -147,7 +147,7 @@ class Conversation:
         self,
         spec: ChatAgentSpec,
         *,
-        llm: CostOptimizedLLMProvider,
+        llm: LLMGateway,
         sessions: async_sessionmaker[AsyncSession],
         session_id: str,
         user_id: str | None,
@@ -175,7 +175,7 @@ class Conversation:
         cls,
         spec: ChatAgentSpec,
         *,
-        llm: CostOptimizedLLMProvider,
+        llm: LLMGateway,
         sessions: async_sessionmaker[AsyncSession],
         session_id: str | None = None,
         user_id: str | None = None,
@@ -185,19 +185,19 @@ class Conversation:
         """Resume `session_id` (it must belong to this agent) or start a new session."""
         async with sessions() as db, db.begin():
             if session_id is None:
-                record = await store.create_session(
+                record = await chat_sessions.create_session(
                     session=db, agent_type=spec.agent_type, user_id=user_id
                 )
                 history: list[Message] = []
                 not_stored = 0
             else:
-                record = await store.get_session(session=db, session_id=session_id)
+                record = await chat_sessions.get_session(session=db, session_id=session_id)
                 if record.agent != spec.agent_type:
                     raise InvalidInput(
                         f"session {session_id!r} belongs to the {record.agent!r} agent, "
                         f"not {spec.agent_type!r}: open it with that agent"
                     )
-                stored = await store.load_history(session=db, session_id=session_id)
+                stored = await chat_sessions.load_history(session=db, session_id=session_id)
                 history, not_stored = stored.messages, stored.turns_not_stored
         return cls(
             spec,
@@ -251,7 +251,7 @@ class Conversation:
         answer = produced[-1].content if produced else ""
         new_messages = [question, *produced]
         async with self.sessions() as db, db.begin():
-            await store.append_messages(
+            await chat_sessions.append_messages(
                 session=db,
                 session_id=self.session_id,
                 messages=new_messages,
@@ -272,7 +272,7 @@ class Conversation:
     async def reset(self) -> str:
         """Forget the conversation and continue in a new session; returns its id."""
         async with self.sessions() as db, db.begin():
-            record = await store.create_session(
+            record = await chat_sessions.create_session(
                 session=db, agent_type=self.spec.agent_type, user_id=self.user_id
             )
         self.session_id = record.id
@@ -308,11 +308,11 @@ class Conversation:
                 rated_by=self.user_id or default_rater(),
             )
 
-    async def usage(self) -> store.SessionUsage:
+    async def usage(self) -> chat_sessions.SessionUsage:
         """Everything this session's calls cost so far, across runs, from the tracking table."""
         await self.llm.flush()
         async with self.sessions() as db:
-            return await store.session_usage(session=db, session_id=self.session_id)
+            return await chat_sessions.session_usage(session=db, session_id=self.session_id)
 
     def summary(self) -> RunSummary:
         """This run's turns in the current session (not those before a `/reset`)."""

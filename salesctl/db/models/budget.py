@@ -1,5 +1,5 @@
 """Hard budget limits shared by every process: one ledger row per limit and period, and a
-hold per call in flight (see `salesctl.llm.budget`).
+hold per call in flight (see `salesctl.llm.hard_limits`).
 
 A call is admitted by one conditional `UPDATE … SET reserved_usd = reserved_usd + :most WHERE
 spent_usd + reserved_usd + :most <= :limit`, so two processes can never both take the last

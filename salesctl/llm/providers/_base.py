@@ -2,7 +2,7 @@
 
 A concrete adapter says how to build its SDK client, how to make one request, how to open
 one stream and read its chunks, and how to classify its SDK's exceptions; this base turns
-that into the `Provider` protocol with one retry policy and one failure vocabulary.
+that into the `ProviderAdapter` protocol with one retry policy and one failure vocabulary.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class OpenStream:
 
 
 class SDKProvider(ABC):
-    """A `Provider` backed by one official SDK client, built on first use and then reused."""
+    """A `ProviderAdapter` backed by one official SDK client, built on first use and then reused."""
 
     provider_id: ClassVar[ProviderId]
 
@@ -232,7 +232,7 @@ class SDKProvider(ABC):
     async def _open_stream(self, client: Any, request: ProviderRequest) -> OpenStream:
         """Send one streaming request; return once the provider has accepted it."""
 
-    # --- the Provider protocol -----------------------------------------------------------
+    # --- the ProviderAdapter protocol ----------------------------------------------------
 
     def prepare(self) -> None:
         """Build the SDK client (imports, no network) so a call's latency excludes import time.

@@ -17,7 +17,7 @@ from provider_cases import MAX_RETRIES, MODELS, TEST_KEY, TIMEOUT_S
 
 from salesctl.config import ProviderOptions, Settings
 from salesctl.llm.simulator import Simulator
-from salesctl.llm.types import Provider
+from salesctl.llm.types import ProviderAdapter
 
 
 def _test_options() -> dict[str, ProviderOptions]:
@@ -73,7 +73,9 @@ async def shared_providers(simulator: Simulator, tmp_path_factory: Any) -> Async
 
 
 @pytest.fixture
-def providers(shared_providers: dict[str, Provider], sim: Simulator, sleeps: list[float]) -> Any:
+def providers(
+    shared_providers: dict[str, ProviderAdapter], sim: Simulator, sleeps: list[float]
+) -> Any:
     """The module's providers, with the simulator reset and backoff waits recorded."""
     return shared_providers
 
@@ -81,13 +83,13 @@ def providers(shared_providers: dict[str, Provider], sim: Simulator, sleeps: lis
 @pytest_asyncio.fixture(loop_scope="module")
 async def make_provider(
     settings: Settings, sleeps: list[float]
-) -> AsyncIterator[Callable[..., Provider]]:
+) -> AsyncIterator[Callable[..., ProviderAdapter]]:
     """Build providers through the registry (default: `settings`); closed after the test."""
     from salesctl.llm.registry import create_provider
 
-    built: list[Provider] = []
+    built: list[ProviderAdapter] = []
 
-    def make(name: str, settings_: Settings | None = None) -> Provider:
+    def make(name: str, settings_: Settings | None = None) -> ProviderAdapter:
         provider = create_provider(name, settings_ or settings)
         built.append(provider)
         return provider

@@ -18,7 +18,7 @@ from salesctl.errors import MissingAPIKey, ProviderError
 from salesctl.llm.simulator import ServedCall, Simulator
 from salesctl.llm.types import (
     Message,
-    Provider,
+    ProviderAdapter,
     ProviderRequest,
     ProviderResponse,
     TextDelta,
@@ -30,7 +30,7 @@ from salesctl.llm.types import (
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 PROVIDERS = list(MODELS)
-Providers = dict[str, Provider]
+Providers = dict[str, ProviderAdapter]
 OPENAI_STYLE = ["cerebras", "openrouter", "openai"]
 
 TOP_LEADS = ToolSpec(
