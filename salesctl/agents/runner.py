@@ -148,7 +148,7 @@ def stop_on_signals(stop: StopSignal) -> Iterator[None]:
         if stop.requested and stop.reason != "fatal":
             stop.abort("a second Ctrl-C" if reason == "SIGINT" else f"a second {reason}")
         else:
-            stop.request(reason)  # type: ignore[arg-type]
+            stop.request(reason)  # type: ignore[arg-type]  # a signal name: SIGINT or SIGTERM
 
     installed = []
     for signum, reason in ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM")):
@@ -292,7 +292,7 @@ class _Feed:
     async def next(self) -> Claim | None:
         while True:
             if self._refill_failed():
-                raise self._refill.exception()  # type: ignore[misc,union-attr]  # end the run
+                raise self._refill.exception()  # type: ignore[misc,union-attr]  # _refill_failed(): it did
             if self.queue:
                 claim = self.queue.popleft()
                 self._top_up()

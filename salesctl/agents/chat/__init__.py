@@ -25,7 +25,7 @@ _MODULES: dict[AgentName, str] = {
 
 def load_agent(name: str) -> ChatAgentSpec:
     """The agent called `name` on the command line (`sr-bdr`, `pipeline`, `cs`)."""
-    module = _MODULES.get(name)  # type: ignore[call-overload]
+    module = _MODULES.get(name) if name in AGENT_NAMES else None
     if module is None:
         raise InvalidInput(f"unknown chat agent {name!r}: choose one of {', '.join(AGENT_NAMES)}")
     spec: ChatAgentSpec = import_module(module).SPEC
