@@ -169,7 +169,7 @@ def resolve_mode(mode: str | None, settings: Settings) -> RedactMode:
             if mode is None
             else f"--mode {mode!r} is not one of: redacted, none"
         )
-    return chosen  # type: ignore[return-value]
+    return chosen  # type: ignore[return-value]  # one of the two, checked above
 
 
 async def redact_existing(

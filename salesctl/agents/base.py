@@ -237,7 +237,7 @@ class LeadAgent:
     async def aclose(self) -> None:
         """Close the gateway this agent built (flushing its tracking rows)."""
         if self._own_gateway:
-            await self.gateway.aclose()  # type: ignore[attr-defined]
+            await self.gateway.aclose()  # type: ignore[attr-defined]  # an own gateway is the real one
 
     async def __aenter__(self) -> LeadAgent:
         return self

@@ -44,6 +44,7 @@ from salesctl.db.models import AgentRun, Lead
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.sql import Select
 
 DEFAULT_LEASE_SECONDS = 300.0
 LEASE_EXPIRED = "claim expired: its worker stopped renewing it (crashed or killed)"
@@ -239,11 +240,9 @@ def _claim_row(
     return dict(zip(_CLAIM_FIELDS, values, strict=True))
 
 
-async def _insert_claims(session: AsyncSession, rows: object) -> list[Claim]:
+async def _insert_claims(session: AsyncSession, rows: Select[*tuple[Any, ...]]) -> list[Claim]:
     statement = (
-        insert(AgentRun)
-        .from_select(_CLAIM_FIELDS, rows)  # type: ignore[arg-type]
-        .returning(AgentRun.id, AgentRun.lead_id)
+        insert(AgentRun).from_select(_CLAIM_FIELDS, rows).returning(AgentRun.id, AgentRun.lead_id)
     )
     result = await session.execute(statement)
     return [Claim(run_id=run_id, lead_id=cast(int, lead_id)) for run_id, lead_id in result.all()]
@@ -361,7 +360,7 @@ async def renew_leases(
         )
         .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a DML CursorResult
 
 
 async def release_claims(*, session: AsyncSession, run_ids: Sequence[int], worker_id: str) -> None:

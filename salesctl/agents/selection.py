@@ -84,7 +84,7 @@ def parse_condition(text: str) -> Condition:
         raise InvalidInput(f"filter {text!r} has no value (use null for 'not recorded')")
     parts = raw.split("|") if op in {"=", "!="} else [raw]
     values = tuple(_value(field, kind, op, part.strip()) for part in parts)
-    return Condition(field=field, op=op, values=values)  # type: ignore[arg-type]
+    return Condition(field=field, op=op, values=values)  # type: ignore[arg-type]  # op: parsed
 
 
 def _value(field: str, kind: FieldKind, op: str, raw: str) -> str | int | None:

@@ -97,12 +97,12 @@ async def finish_run(
     close_run = _own_run(context).values(status="ok", output=output, **_run_figures(calls, context))
     current = select(Lead.__table__).where(Lead.id == context.lead_id)
     if session.get_bind().dialect.name == "sqlite":
-        if (await session.execute(close_run)).rowcount != 1:  # type: ignore[attr-defined]
+        if (await session.execute(close_run)).rowcount != 1:  # type: ignore[attr-defined]  # a DML CursorResult
             raise ClaimLost(f"run {context.run_id} is no longer held by this worker")
         lead = (await session.execute(current)).first()
     else:
         lead = (await session.execute(current.with_for_update())).first()
-        if lead is not None and (await session.execute(close_run)).rowcount != 1:  # type: ignore[attr-defined]
+        if lead is not None and (await session.execute(close_run)).rowcount != 1:  # type: ignore[attr-defined]  # a DML CursorResult
             raise ClaimLost(f"run {context.run_id} is no longer held by this worker")
     if lead is None:
         raise LeadVanished(f"lead {context.lead_id} was deleted during the run")

@@ -197,7 +197,7 @@ def create_app(
         except InvalidFilter as exc:
             return _invalid(API_NAMES.get(exc.field, exc.field), str(exc))
         options = ReportOptions(
-            granularity="day" if by == "user" else by,  # type: ignore[arg-type]
+            granularity="day" if by == "user" else by,  # type: ignore[arg-type]  # by: the Query pattern
             top=top,
             by_user=by == "user",
         )

@@ -341,7 +341,7 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
         _check_rate(options, selection)
         choice = model_choice(
             get_settings(),
-            agent_type,  # type: ignore[arg-type]
+            agent_type,  # type: ignore[arg-type]  # each command passes its own type
             provider=options.provider,
             model=options.model,
             no_cache=options.no_cache,
@@ -400,7 +400,7 @@ async def _estimate(
     from salesctl.agents.estimate import estimate_run
 
     return await estimate_run(
-        agent_type,  # type: ignore[arg-type]
+        agent_type,  # type: ignore[arg-type]  # each command passes its own type
         selection,
         sessions=rt.sessions,
         settings=rt.settings,

@@ -128,7 +128,7 @@ def costs(
         user=user,
     )
     options = ReportOptions(
-        granularity="day" if by == "user" else by,  # type: ignore[arg-type]
+        granularity="day" if by == "user" else by,  # type: ignore[arg-type]  # by: validated
         top=top,
         by_user=by == "user",
         percentiles=percentiles,

@@ -49,7 +49,7 @@ def feedback_command(
             given.append("--score")
         if len(given) != 1:
             raise InvalidInput("give one of --good, --bad or --score X (0 to 1)")
-        value = GOOD if good else BAD if bad else check_score(score)  # type: ignore[arg-type]
+        value = GOOD if good else BAD if bad else check_score(score)  # type: ignore[arg-type]  # set
         if request_id is not None and (session is not None or last):
             raise InvalidInput("give a tracking id or --session ID --last, not both")
         if last and session is None:

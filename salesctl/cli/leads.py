@@ -200,7 +200,7 @@ def list_leads(
                 status=status_filter,
                 tier=tier_filter,
                 min_score=min_score,
-                sort=sort,  # type: ignore[arg-type]
+                sort=sort,  # type: ignore[arg-type]  # one of the sort keys, checked above
                 limit=limit,
             )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -86,9 +86,9 @@ class LLMStream:
 
     def __init__(self) -> None:
         self.result: LLMResult | None = None
-        self._chunks: AsyncIterator[str] | None = None
+        self._chunks: AsyncGenerator[str] | None = None
 
-    def _attach(self, chunks: AsyncIterator[str]) -> LLMStream:
+    def _attach(self, chunks: AsyncGenerator[str]) -> LLMStream:
         self._chunks = chunks
         return self
 
@@ -101,7 +101,7 @@ class LLMStream:
 
     async def aclose(self) -> None:
         if self._chunks is not None:
-            await self._chunks.aclose()  # type: ignore[attr-defined]
+            await self._chunks.aclose()
 
     async def __aenter__(self) -> LLMStream:
         return self
@@ -351,7 +351,7 @@ class LLMGateway:
                     return item
         raise AssertionError("unreachable: an attempt path ends with an answer or raises")
 
-    async def _stream(self, call: Call, sink: LLMStream) -> AsyncIterator[str]:
+    async def _stream(self, call: Call, sink: LLMStream) -> AsyncGenerator[str]:
         """The text chunks of a streamed call; `sink.result` is set when it ends."""
         async with contextlib.aclosing(self._answers(call, stream=True)) as items:
             async for item in items:
@@ -523,7 +523,7 @@ class LLMGateway:
         if COMPLEXITIES.index(tier) == 0:
             return None
         cheaper = COMPLEXITIES[COMPLEXITIES.index(tier) - 1]
-        choices = tier_choices(self.settings.router, cheaper)  # type: ignore[arg-type]
+        choices = tier_choices(self.settings.router, cheaper)  # type: ignore[arg-type]  # a tier
         if call.config.provider:
             choices = [c for c in choices if c[0] == call.config.provider]
         if not choices:
@@ -625,6 +625,7 @@ def _exhausted(call: Call, errors: list[BaseException]) -> ProviderError:
     tier = call.decision.complexity if call.decision is not None else "?"
     missing = [e for e in errors if getattr(e, "error_type", "") == "missing_api_key"]
     if errors and len(missing) == len(errors):
+        # A choice names a provider id; .get() keeps any other name as it is.
         names = sorted({API_KEY_ENV.get(p, p) for p, _ in call.choices})  # type: ignore[call-overload]
         error = ProviderError(
             f"no API key for any {tier} router choice ({tried}): set {' or '.join(names)}",

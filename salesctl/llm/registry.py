@@ -1,25 +1,23 @@
-"""Which adapter serves which provider id: adding a provider is one module and one line here."""
+"""Which adapter serves which provider id: adding a provider is one module and one line here.
+
+Adapters are named as `"module:Class"` and imported on first use, so importing the registry
+loads no adapter (and no SDK); an adapter module may then import its SDK's types for checking.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 
 from salesctl.config import ProviderId, Settings, canonical_provider
-from salesctl.llm.providers import (
-    AnthropicProvider,
-    CerebrasProvider,
-    GeminiProvider,
-    OpenAIProvider,
-    OpenRouterProvider,
-)
 from salesctl.llm.types import ProviderAdapter
 
-PROVIDERS: dict[ProviderId, Callable[[Settings], ProviderAdapter]] = {
-    "cerebras": CerebrasProvider,
-    "claude": AnthropicProvider,
-    "gemini": GeminiProvider,
-    "openrouter": OpenRouterProvider,
-    "openai": OpenAIProvider,
+PROVIDERS: dict[ProviderId, str] = {
+    "cerebras": "salesctl.llm.providers.openai_compatible:CerebrasProvider",
+    "claude": "salesctl.llm.providers.anthropic:AnthropicProvider",
+    "gemini": "salesctl.llm.providers.gemini:GeminiProvider",
+    "openrouter": "salesctl.llm.providers.openai_compatible:OpenRouterProvider",
+    "openai": "salesctl.llm.providers.openai_compatible:OpenAIProvider",
 }
 
 
@@ -29,4 +27,6 @@ def create_provider(provider_id: ProviderId | str, settings: Settings) -> Provid
     No network work and no SDK import happen here; a missing key is reported on the first
     call, so other providers keep working.
     """
-    return PROVIDERS[canonical_provider(provider_id)](settings)
+    module, _, name = PROVIDERS[canonical_provider(provider_id)].partition(":")
+    adapter: Callable[[Settings], ProviderAdapter] = getattr(import_module(module), name)
+    return adapter(settings)

@@ -1136,7 +1136,7 @@ def union_query(
     # tail on the rowid range and the ragged hours on idx_timestamp.
     plain = _Unindexed(t) if dialect == "sqlite" else None
     columns = plain if plain is not None else t
-    unindexed_filters = _filter_conditions(columns, filters, only)  # type: ignore[arg-type]
+    unindexed_filters = _filter_conditions(columns, filters, only)  # type: ignore[arg-type]  # .c only
     tail = [
         t.c.id > plan.state.watermark,
         t.c.id > watermark,

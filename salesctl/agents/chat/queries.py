@@ -25,7 +25,7 @@ async def claim_for_write(
     result = await session.execute(
         update(model).where(model.id == record_id).values(updated_at=now)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a DML CursorResult
 
 
 def _like(text: str) -> str:

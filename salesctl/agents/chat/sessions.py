@@ -96,7 +96,7 @@ def _to_row(
 def _from_row(row: ChatMessage) -> Message:
     calls: list[dict[str, Any]] = row.tool_calls or []
     return Message(
-        role=row.role,  # type: ignore[arg-type]
+        role=row.role,  # type: ignore[arg-type]  # the column holds only Message roles
         content=row.content or "",
         tool_calls=tuple(ToolCall(c["id"], c["name"], dict(c["arguments"])) for c in calls),
         tool_call_id=row.tool_call_id,
@@ -155,7 +155,7 @@ async def append_messages(
     touched = await session.execute(
         update(ChatSession).where(ChatSession.id == session_id).values(updated_at=utcnow())
     )
-    if not touched.rowcount:  # type: ignore[attr-defined]
+    if not touched.rowcount:  # type: ignore[attr-defined]  # a DML CursorResult
         raise NotFound(f"chat session {session_id!r} was deleted")
     last = await session.scalar(
         select(func.max(ChatMessage.seq)).where(ChatMessage.session_id == session_id)

@@ -90,7 +90,7 @@ async def list_leads(
 async def delete_lead(*, session: AsyncSession, lead_id: int) -> None:
     """Delete a lead; its deals and agent runs go with it, its cost rows stay (lead_id NULL)."""
     result = await session.execute(delete(Lead).where(Lead.id == lead_id))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if result.rowcount == 0:  # type: ignore[attr-defined]  # a DML CursorResult
         raise NotFound(f"no lead with id {lead_id}: see `salesctl leads list`")
 
 

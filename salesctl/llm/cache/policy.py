@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from salesctl.config import Settings
 
 
-
 def cache_enabled(agent_type: str, mode: str, explicit: bool | None, settings: Settings) -> bool:
     """The per-agent policy: lead agents cache by default, chat agents don't (live tool data)."""
     if explicit is not None:

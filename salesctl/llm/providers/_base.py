@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from salesctl.config import API_KEY_ENV, ProviderId, ProviderOptions, Settings
 from salesctl.errors import MissingAPIKey, ProviderError
@@ -31,6 +31,10 @@ from ._retry import call_with_retries
 
 SIMULATED_ID_PREFIX = "sim"
 T = TypeVar("T")
+ClientT = TypeVar("ClientT")
+"""An adapter's SDK client type (named as a string, so no SDK is imported to name it)."""
+ChunkT = TypeVar("ChunkT")
+"""The type of one chunk of an adapter's SDK stream."""
 
 _FINISH_REASONS: dict[str, str] = {
     "stop": "stop",
@@ -113,7 +117,7 @@ def as_json(model: Any) -> dict[str, Any] | None:
     return result
 
 
-class StreamAccumulator(ABC):
+class StreamAccumulator(ABC, Generic[ChunkT]):
     """Collects one stream's text, tool calls, usage and end marker, chunk by chunk."""
 
     def __init__(self, request: ProviderRequest, *, simulated: bool = False) -> None:
@@ -133,7 +137,7 @@ class StreamAccumulator(ABC):
         """Attempts to open the stream the provider was served without answering."""
 
     @abstractmethod
-    def feed(self, chunk: Any) -> str:
+    def feed(self, chunk: ChunkT) -> str:
         """Take one chunk; return the text it adds (may be empty)."""
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
@@ -180,15 +184,15 @@ class StreamAccumulator(ABC):
 
 
 @dataclass(slots=True)
-class OpenStream:
+class OpenStream(Generic[ChunkT]):
     """A stream whose request succeeded: its chunks, its accumulator, and how to close it."""
 
-    chunks: AsyncIterator[Any]
-    accumulator: StreamAccumulator
+    chunks: AsyncIterator[ChunkT]
+    accumulator: StreamAccumulator[ChunkT]
     close: Callable[[], Awaitable[None]]
 
 
-class SDKProvider(ABC):
+class SDKProvider(ABC, Generic[ClientT]):
     """A `ProviderAdapter` backed by one official SDK client, built on first use and then reused."""
 
     provider_id: ClassVar[ProviderId]
@@ -196,7 +200,7 @@ class SDKProvider(ABC):
     def __init__(self, settings: Settings) -> None:
         self.name: str = self.provider_id
         self._settings = settings
-        self._client: Any = None
+        self._client: ClientT | None = None
         self._secret: str | None = None
 
     def __repr__(self) -> str:
@@ -214,22 +218,22 @@ class SDKProvider(ABC):
     # --- what each adapter supplies ------------------------------------------------------
 
     @abstractmethod
-    def _build_client(self, api_key: str) -> Any:
+    def _build_client(self, api_key: str) -> ClientT:
         """The SDK's async client, with the SDK's own retries off (imports the SDK)."""
 
     @abstractmethod
-    async def _close_client(self, client: Any) -> None: ...
+    async def _close_client(self, client: ClientT) -> None: ...
 
     @abstractmethod
     def _classify(self, exc: BaseException) -> Failure | None:
         """Classify an exception raised during a call; None for anything not the SDK's."""
 
     @abstractmethod
-    async def _complete_once(self, client: Any, request: ProviderRequest) -> ProviderResponse:
+    async def _complete_once(self, client: ClientT, request: ProviderRequest) -> ProviderResponse:
         """One request, parsed (raise MalformedResponse for an unreadable answer)."""
 
     @abstractmethod
-    async def _open_stream(self, client: Any, request: ProviderRequest) -> OpenStream:
+    async def _open_stream(self, client: ClientT, request: ProviderRequest) -> OpenStream[Any]:
         """Send one streaming request; return once the provider has accepted it."""
 
     # --- the ProviderAdapter protocol ----------------------------------------------------
@@ -242,7 +246,7 @@ class SDKProvider(ABC):
         with contextlib.suppress(MissingAPIKey):
             self._sdk_client()
 
-    def _sdk_client(self) -> Any:
+    def _sdk_client(self) -> ClientT:
         if self._client is None:
             key = self._settings.api_key(self.provider_id)
             value = key.get_secret_value().strip() if key is not None else ""
@@ -281,7 +285,7 @@ class SDKProvider(ABC):
         opened, attempts, unanswered = await self._retrying(
             lambda: self._open_stream(client, request)
         )
-        accumulator: StreamAccumulator = opened.accumulator
+        accumulator: StreamAccumulator[Any] = opened.accumulator
         accumulator.unanswered = unanswered
         try:
             try:
@@ -315,7 +319,7 @@ class SDKProvider(ABC):
         yield final
 
     def _interrupted(
-        self, exc: Exception, accumulator: StreamAccumulator, attempts: int
+        self, exc: Exception, accumulator: StreamAccumulator[Any], attempts: int
     ) -> ProviderError:
         if isinstance(exc, ProviderError):
             detail = str(exc)

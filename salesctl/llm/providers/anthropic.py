@@ -8,8 +8,9 @@ input is the answer: the portable way across Claude models and gateways.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from salesctl.config import ProviderId
 from salesctl.llm.types import ProviderRequest, ProviderResponse, ToolCall, Usage
@@ -25,6 +26,10 @@ from ._base import (
     parsed,
 )
 from ._errors import Failure, MalformedResponse, stainless_failure
+
+if TYPE_CHECKING:  # the SDK itself is imported on the first call
+    from anthropic import AsyncAnthropic
+    from anthropic.types import Message
 
 RESPOND_TOOL = "respond"
 """The tool Claude is made to call when the request wants structured output."""
@@ -126,7 +131,7 @@ def _mark_cache_breakpoint(kwargs: dict[str, Any], tools: list[dict[str, Any]]) 
         blocks[-1] = {**blocks[-1], "cache_control": ephemeral}
 
 
-class AnthropicProvider(SDKProvider):
+class AnthropicProvider(SDKProvider["AsyncAnthropic"]):
     """Claude through the official anthropic SDK."""
 
     provider_id: ClassVar[ProviderId] = "claude"
@@ -136,15 +141,17 @@ class AnthropicProvider(SDKProvider):
 
         return anthropic
 
-    def _build_client(self, api_key: str) -> Any:
-        return self._sdk().AsyncAnthropic(
+    def _build_client(self, api_key: str) -> AsyncAnthropic:
+        from anthropic import AsyncAnthropic
+
+        return AsyncAnthropic(
             api_key=api_key,
             base_url=self.base_url,
             timeout=self.options.timeout_s,
             max_retries=0,
         )
 
-    async def _close_client(self, client: Any) -> None:
+    async def _close_client(self, client: AsyncAnthropic) -> None:
         await client.close()
 
     def _classify(self, exc: BaseException) -> Failure | None:
@@ -183,17 +190,19 @@ class AnthropicProvider(SDKProvider):
             kwargs["stream"] = True
         return kwargs, wrapped
 
-    async def _complete_once(self, client: Any, request: ProviderRequest) -> ProviderResponse:
+    async def _complete_once(
+        self, client: AsyncAnthropic, request: ProviderRequest
+    ) -> ProviderResponse:
         kwargs, wrapped = self._arguments(request, stream=False)
         raw = await client.messages.with_raw_response.create(**kwargs)
-        message = await parsed(raw)
+        message: Message = await parsed(raw)
         try:
             return self._response(message, raw.headers, request, wrapped)
         except (AttributeError, TypeError, KeyError, ValueError) as exc:
             raise MalformedResponse("the message is missing expected fields") from exc
 
     def _response(
-        self, message: Any, headers: Any, request: ProviderRequest, wrapped: bool
+        self, message: Message, headers: Mapping[str, str], request: ProviderRequest, wrapped: bool
     ) -> ProviderResponse:
         if isinstance(message, (str, bytes)) or getattr(message, "content", None) is None:
             raise MalformedResponse("the body is not a message")
@@ -224,7 +233,9 @@ class AnthropicProvider(SDKProvider):
             raw_usage=as_json(message.usage),
         )
 
-    async def _open_stream(self, client: Any, request: ProviderRequest) -> OpenStream:
+    async def _open_stream(
+        self, client: AsyncAnthropic, request: ProviderRequest
+    ) -> OpenStream[Any]:
         kwargs, wrapped = self._arguments(request, stream=True)
         raw = await client.messages.with_raw_response.create(**kwargs)
         stream = await parsed(raw)
@@ -238,7 +249,7 @@ def _structured_text(arguments: dict[str, Any], wrapped: bool) -> str:
     return json.dumps(arguments.get(_WRAPPED_KEY) if wrapped else arguments)
 
 
-class _MessageStream(StreamAccumulator):
+class _MessageStream(StreamAccumulator[Any]):
     """Messages-API events: usage from message_start, updated by message_delta; text and
     tool input from content-block deltas; message_stop ends the answer.
 
@@ -255,6 +266,8 @@ class _MessageStream(StreamAccumulator):
         self._prose: list[str] = []
 
     def feed(self, chunk: Any) -> str:
+        # Any, not the SDK's RawMessageStreamEvent: an event type the SDK does not know
+        # arrives as a plain dict, and is skipped.
         kind = getattr(chunk, "type", None)
         if kind == "message_start":
             message = chunk.message

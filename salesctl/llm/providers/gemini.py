@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import uuid
 from collections import OrderedDict
-from typing import Any, ClassVar
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from salesctl.config import ProviderId, Settings
 from salesctl.llm.types import ProviderRequest, ProviderResponse, ToolCall, Usage
@@ -26,6 +27,16 @@ from ._base import (
     parse_arguments,
 )
 from ._errors import Failure, MalformedResponse, gemini_failure
+
+if TYPE_CHECKING:  # the SDK itself is imported on the first call
+    from google.genai import Client
+    from google.genai.types import (
+        Content,
+        FunctionCall,
+        GenerateContentConfig,
+        GenerateContentResponse,
+        Part,
+    )
 
 LOCAL_CALL_ID_PREFIX = "salesctl-call-"
 """Ids we make up for function calls Gemini sent without one; never sent back to Gemini."""
@@ -56,7 +67,7 @@ def _function_response(content: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"output": value}
 
 
-class GeminiProvider(SDKProvider):
+class GeminiProvider(SDKProvider["Client"]):
     """Gemini through the official google-genai SDK (its async client, `client.aio`)."""
 
     provider_id: ClassVar[ProviderId] = "gemini"
@@ -66,7 +77,7 @@ class GeminiProvider(SDKProvider):
         self._signatures: OrderedDict[str, bytes] = OrderedDict()
         """Thought signatures of function calls, by call id, to hand back with the call."""
 
-    def _build_client(self, api_key: str) -> Any:
+    def _build_client(self, api_key: str) -> Client:
         import httpx
         from google import genai
         from google.genai import types
@@ -81,7 +92,7 @@ class GeminiProvider(SDKProvider):
         )
         return genai.Client(api_key=api_key, http_options=http_options)
 
-    async def _close_client(self, client: Any) -> None:
+    async def _close_client(self, client: Client) -> None:
         await client.aio.aclose()
         client.close()
 
@@ -90,7 +101,7 @@ class GeminiProvider(SDKProvider):
 
     # --- request -------------------------------------------------------------------------
 
-    def _contents(self, request: ProviderRequest) -> list[Any]:
+    def _contents(self, request: ProviderRequest) -> list[Content]:
         """Turns as Contents; tool results become functionResponse parts in a user turn.
 
         A functionResponse must name its function, which a tool message does not carry: the
@@ -145,7 +156,7 @@ class GeminiProvider(SDKProvider):
     def _wire_id(call_id: str) -> str | None:
         return None if call_id.startswith(LOCAL_CALL_ID_PREFIX) else call_id
 
-    def _config(self, request: ProviderRequest) -> Any:
+    def _config(self, request: ProviderRequest) -> GenerateContentConfig:
         from google.genai import types
 
         tools: list[Any] | None = None
@@ -171,7 +182,7 @@ class GeminiProvider(SDKProvider):
 
     # --- response ------------------------------------------------------------------------
 
-    def _tool_call(self, function_call: Any, part: Any) -> ToolCall:
+    def _tool_call(self, function_call: FunctionCall, part: Part) -> ToolCall:
         call_id = function_call.id or f"{LOCAL_CALL_ID_PREFIX}{uuid.uuid4().hex[:16]}"
         signature = getattr(part, "thought_signature", None)
         if signature:
@@ -181,7 +192,7 @@ class GeminiProvider(SDKProvider):
         name = function_call.name or ""
         return ToolCall(id=call_id, name=name, arguments=parse_arguments(function_call.args, name))
 
-    async def _complete_once(self, client: Any, request: ProviderRequest) -> ProviderResponse:
+    async def _complete_once(self, client: Client, request: ProviderRequest) -> ProviderResponse:
         response = await client.aio.models.generate_content(
             model=request.model, contents=self._contents(request), config=self._config(request)
         )
@@ -190,7 +201,9 @@ class GeminiProvider(SDKProvider):
         except (AttributeError, TypeError, KeyError, IndexError) as exc:
             raise MalformedResponse("the response is missing expected fields") from exc
 
-    def _response(self, response: Any, request: ProviderRequest) -> ProviderResponse:
+    def _response(
+        self, response: GenerateContentResponse, request: ProviderRequest
+    ) -> ProviderResponse:
         texts: list[str] = []
         calls: list[ToolCall] = []
         candidate = response.candidates[0] if response.candidates else None
@@ -218,7 +231,9 @@ class GeminiProvider(SDKProvider):
             raw_usage=as_json(metadata),
         )
 
-    async def _open_stream(self, client: Any, request: ProviderRequest) -> OpenStream:
+    async def _open_stream(
+        self, client: Client, request: ProviderRequest
+    ) -> OpenStream[GenerateContentResponse]:
         chunks = await client.aio.models.generate_content_stream(
             model=request.model, contents=self._contents(request), config=self._config(request)
         )
@@ -228,7 +243,7 @@ class GeminiProvider(SDKProvider):
         headers = getattr(getattr(first, "sdk_http_response", None), "headers", None)
         accumulator = _ContentStream(request, self, simulated=is_simulated(headers, None))
 
-        async def replay() -> Any:
+        async def replay() -> AsyncIterator[GenerateContentResponse]:
             if first is None:
                 return
             yield first
@@ -248,7 +263,7 @@ def _parts(candidate: Any) -> list[Any]:
     return list(getattr(content, "parts", None) or [])
 
 
-class _ContentStream(StreamAccumulator):
+class _ContentStream(StreamAccumulator["GenerateContentResponse"]):
     """GenerateContent chunks: text and function-call parts; the last chunk carries the
     usage and the finish reason."""
 
@@ -257,7 +272,7 @@ class _ContentStream(StreamAccumulator):
         self._provider = provider
         self._calls: list[ToolCall] = []
 
-    def feed(self, chunk: Any) -> str:
+    def feed(self, chunk: GenerateContentResponse) -> str:
         if chunk.model_version:
             self.model = chunk.model_version
         if is_simulated(None, chunk.response_id):

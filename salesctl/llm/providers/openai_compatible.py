@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from salesctl.config import ProviderId
 from salesctl.llm.types import Message, ProviderRequest, ProviderResponse, ToolCall, Usage
@@ -26,6 +26,13 @@ from ._base import (
     parsed,
 )
 from ._errors import Failure, MalformedResponse, stainless_failure
+
+if TYPE_CHECKING:  # the SDKs themselves are imported on the first call
+    from cerebras.cloud.sdk import AsyncCerebras
+    from openai import AsyncOpenAI
+
+    ChatClient: TypeAlias = AsyncOpenAI | AsyncCerebras
+    """The two SDKs share the Chat Completions surface (cerebras-cloud-sdk copies openai's)."""
 
 OPENROUTER_BASE_URL = "https://openrouter.ai/api/v1"
 
@@ -98,7 +105,7 @@ def openai_usage(usage: Any) -> Usage:
     )
 
 
-class OpenAICompatibleProvider(SDKProvider):
+class OpenAICompatibleProvider(SDKProvider["ChatClient"]):
     """Chat completions through an OpenAI-style SDK."""
 
     default_base_url: ClassVar[str | None] = None
@@ -110,15 +117,17 @@ class OpenAICompatibleProvider(SDKProvider):
 
         return openai
 
-    def _build_client(self, api_key: str) -> Any:
-        return self._sdk().AsyncOpenAI(
+    def _build_client(self, api_key: str) -> ChatClient:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(
             api_key=api_key,
             base_url=self.base_url or self.default_base_url,
             timeout=self.options.timeout_s,
             max_retries=0,
         )
 
-    async def _close_client(self, client: Any) -> None:
+    async def _close_client(self, client: ChatClient) -> None:
         await client.close()
 
     def _classify(self, exc: BaseException) -> Failure | None:
@@ -160,7 +169,9 @@ class OpenAICompatibleProvider(SDKProvider):
             kwargs["extra_body"] = self.extra_body
         return kwargs
 
-    async def _complete_once(self, client: Any, request: ProviderRequest) -> ProviderResponse:
+    async def _complete_once(
+        self, client: ChatClient, request: ProviderRequest
+    ) -> ProviderResponse:
         raw = await client.chat.completions.with_raw_response.create(
             **self._arguments(request, stream=False)
         )
@@ -199,7 +210,7 @@ class OpenAICompatibleProvider(SDKProvider):
             raw_usage=as_json(usage),
         )
 
-    async def _open_stream(self, client: Any, request: ProviderRequest) -> OpenStream:
+    async def _open_stream(self, client: ChatClient, request: ProviderRequest) -> OpenStream[Any]:
         raw = await client.chat.completions.with_raw_response.create(
             **self._arguments(request, stream=True)
         )
@@ -208,7 +219,7 @@ class OpenAICompatibleProvider(SDKProvider):
         return OpenStream(chunks=stream, accumulator=accumulator, close=stream.close)
 
 
-class _ChatStream(StreamAccumulator):
+class _ChatStream(StreamAccumulator[Any]):
     """Chat-completion chunks: content deltas, tool-call fragments by index, usage at the end.
 
     The usage chunk normally has no choices, but some servers put it on the last chunk that
@@ -296,10 +307,10 @@ class CerebrasProvider(OpenAICompatibleProvider):
 
         return sdk
 
-    def _build_client(self, api_key: str) -> Any:
+    def _build_client(self, api_key: str) -> AsyncCerebras:
         import httpx
+        from cerebras.cloud import sdk
 
-        sdk = self._sdk()
         return sdk.AsyncCerebras(
             api_key=api_key,
             base_url=self.base_url,

@@ -191,7 +191,7 @@ def route(
     chosen_by: ChosenBy = "router"
     choices = tier_choices(router, rating.complexity)
     if provider is not None and model is not None:
-        choices = [(provider, model)]  # type: ignore[list-item]
+        choices = [(provider, model)]  # type: ignore[list-item]  # a configured provider id
         reasons.append(f"model pinned by config: {provider}:{model}")
         chosen_by = "config"
     elif provider is not None:

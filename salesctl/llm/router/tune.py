@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from salesctl.errors import InvalidInput
 from salesctl.llm.feedback import GOOD_AT
@@ -46,6 +46,7 @@ from salesctl.llm.router.model import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
     from salesctl.config import Settings
@@ -99,10 +100,11 @@ def normalise(prompt: str) -> str:
     return re.sub(r"\s+", " ", prompt.strip().lower())
 
 
-def _tier_of_answer(row: object, choices: dict[str, str]) -> str | None:
+def _tier_of_answer(row: Row[*tuple[Any, ...]], choices: dict[str, str]) -> str | None:
     """The tier whose model answered: from the router's tiers, else the row's own tier."""
-    answered = f"{row.provider}:{row.model}"  # type: ignore[attr-defined]
-    return choices.get(answered) or row.prompt_complexity  # type: ignore[attr-defined]
+    answered = f"{row.provider}:{row.model}"
+    tier: str | None = choices.get(answered) or row.prompt_complexity
+    return tier
 
 
 def label_from_ratings(rated: dict[str, list[float]]) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .brain import Script
 
@@ -18,7 +18,7 @@ PROVIDERS = ("cerebras", "claude", "gemini", "openrouter", "openai")
 FaultKind = Literal[
     "status", "timeout", "slow", "malformed", "cut_stream", "wrong_content", "refused"
 ]
-FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
 
 
 @dataclass(slots=True)
@@ -130,7 +130,7 @@ def make_fault(
     if after_bytes is not None and kind != "cut_stream":
         raise ValueError("after_bytes is the byte a cut_stream fault cuts at")
     return Fault(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         provider=provider,
         status=status if status is not None else 500,
         retry_after=retry_after,

@@ -43,3 +43,20 @@ def test_creating_providers_imports_no_sdk_and_touches_no_network() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_an_adapter_module_is_imported_only_when_its_provider_is_created() -> None:
+    code = (
+        "import sys\n"
+        "from salesctl.config import Settings\n"
+        "from salesctl.llm.registry import create_provider\n"
+        "adapters = lambda: sorted(m.rsplit('.', 1)[1] for m in sys.modules\n"
+        "    if m.startswith('salesctl.llm.providers.') and '._' not in m)\n"
+        "print(adapters())\n"
+        "create_provider('anthropic', Settings())\n"
+        "print(adapters())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert result.stdout.split("\n")[:2] == ["[]", "['anthropic']"]
