@@ -523,7 +523,7 @@ class LLMGateway:
         if COMPLEXITIES.index(tier) == 0:
             return None
         cheaper = COMPLEXITIES[COMPLEXITIES.index(tier) - 1]
-        choices = tier_choices(self.settings.router, cheaper)  # type: ignore[arg-type]  # a tier
+        choices = tier_choices(self.settings.router, cheaper)
         if call.config.provider:
             choices = [c for c in choices if c[0] == call.config.provider]
         if not choices:

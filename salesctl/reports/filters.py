@@ -188,7 +188,7 @@ def resolve_window(
 
 def known_agent_types(settings: Settings | None = None) -> list[str]:
     """salesctl's agent types plus any configured ones."""
-    names = dict.fromkeys(AGENT_TYPES)
+    names: dict[str, None] = dict.fromkeys(AGENT_TYPES)
     if settings is not None:
         names.update(dict.fromkeys(settings.agents))
     return list(names)

@@ -237,7 +237,7 @@ def synthetic_calls(
         if rng.random() < 0.66 and leads:
             # A lead that has arrived by now, most likely a recent one.
             position = _recent_index(lead_arrival, order, offset, rng)
-            agent = rng.choices(LEAD_AGENT_TYPES, weights=(40, 20, 10, 8, 12, 10))[0]
+            agent: str = rng.choices(LEAD_AGENT_TYPES, weights=(40, 20, 10, 8, 12, 10))[0]
             lead_id, session_id, user_id = order[position] + 1, None, None
         else:
             if session_left <= 0:

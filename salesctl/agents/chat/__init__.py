@@ -23,7 +23,7 @@ _MODULES: dict[ChatAgentName, str] = {
 
 def load_agent(name: str) -> ChatAgentSpec:
     """The agent called `name` on the command line (`sr-bdr`, `pipeline`, `cs`)."""
-    module = _MODULES.get(name) if name in AGENT_NAMES else None
+    module = _MODULES.get(name) if name in CHAT_AGENT_NAMES else None
     if module is None:
         raise InvalidInput(
             f"unknown chat agent {name!r}: choose one of {', '.join(CHAT_AGENT_NAMES)}"

@@ -13,7 +13,7 @@ from salesctl.db.models import Deal, Lead
 from salesctl.errors import NotFound
 from salesctl.vocabulary import DEAL_STAGES
 
-_STAGE_ORDER = {stage: position for position, stage in enumerate(DEAL_STAGES)}
+_STAGE_ORDER: dict[str, int] = {stage: position for position, stage in enumerate(DEAL_STAGES)}
 
 
 async def insert_deal(*, session: AsyncSession, values: Mapping[str, Any]) -> Deal:

@@ -17,7 +17,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from salesctl.errors import ConfigError
-from salesctl.llm.types import Complexity, Message, ToolSpec
+from salesctl.llm.types import Message, ToolSpec
+from salesctl.vocabulary import Complexity
 
 if TYPE_CHECKING:
     from salesctl.config import ProviderId, RouterSettings, Settings

@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from salesctl.errors import ConfigError
 from salesctl.llm.router.features import describe, features
-from salesctl.vocabulary import COMPLEXITIES as TIERS
+from salesctl.vocabulary import COMPLEXITIES
 
 if TYPE_CHECKING:
     from salesctl.config import RouterSettings
-    from salesctl.llm.types import Complexity
+    from salesctl.vocabulary import Complexity
 
+TIERS = COMPLEXITIES
+"""The router's tiers, cheapest first: the order of its probabilities."""
 FORMAT = "salesctl-router/1"
 DATA_DIR = Path(__file__).parent / "data"
 SHIPPED_MODEL = DATA_DIR / "model.json"
