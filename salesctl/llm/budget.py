@@ -890,6 +890,6 @@ def _retrieve(task: asyncio.Task[None]) -> None:
 
 
 def _usd(value: Decimal) -> str:
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     return usd(value)

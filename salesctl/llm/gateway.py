@@ -513,7 +513,7 @@ class CostOptimizedLLMProvider:
         """The call on the next cheaper router tier, when the limit leaves no room for this
         one (smart-router mode with `budget.step_down_near_limit`, model not pinned)."""
         from salesctl.llm.router import tier_choices
-        from salesctl.reports.render import usd
+        from salesctl.money import usd
 
         if not call.step_down or call.decision is None:
             return None

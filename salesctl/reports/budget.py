@@ -156,7 +156,7 @@ def _pct(spend: Decimal, budget: Decimal) -> float:
 
 
 def _money(value: Decimal) -> str:
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     return usd(value)
 

@@ -472,7 +472,7 @@ def headline(result: Reconciliation) -> str:
 
 
 def totals(result: Reconciliation) -> str:
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     return (
         f"tracked {usd(result.tracked_total_usd)}, billed {usd(result.billed_total_usd)}, "

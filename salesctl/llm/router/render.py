@@ -48,7 +48,7 @@ def render_eval(report: EvalReport) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     head = Text(
         f"Router {report.router_version} (margin {report.margin:g}) on {report.source}: "
@@ -98,7 +98,7 @@ def render_tune(report: TuneReport) -> RenderableType:
     from rich.table import Table
     from rich.text import Text
 
-    from salesctl.reports.render import usd
+    from salesctl.money import usd
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column()
