@@ -285,9 +285,10 @@ def root(
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and an exit code."""
-    from salesctl.cli._gc import defer_collections
+    from salesctl.cli._gc import defer_collections, settle_at_exit
     from salesctl.errors import SalesctlError
 
+    settle_at_exit()
     defer_collections()
 
     try:
