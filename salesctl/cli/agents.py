@@ -595,7 +595,7 @@ class _ProgressReport:
         self.task = self.progress.add_task(event.agent, total=event.total or None, tally="")
 
     def _finished(self, event: LeadFinished) -> None:
-        from salesctl.agents.render import cost_words, usd
+        from salesctl.agents.render import call_times, cost_words, usd
 
         outcome = event.outcome
         if outcome.ok:
@@ -611,7 +611,7 @@ class _ProgressReport:
         if self.cache_hits:
             tally += f" · {self.cache_hits} from cache"
         state = "ok" if outcome.failure is None else f"failed: {outcome.failure.message}"
-        line = f"lead {outcome.lead_id} {state} · {cost_words(outcome)} · {outcome.latency_ms} ms"
+        line = f"lead {outcome.lead_id} {state} · {cost_words(outcome)} · {call_times(outcome)}"
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=1, tally=tally)
             if not outcome.ok:
