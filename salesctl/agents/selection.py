@@ -140,7 +140,7 @@ class LeadSelection:
         where: list[str] | None = None,
     ) -> LeadSelection:
         """The selection the command-line options describe, or InvalidInput naming the fix."""
-        from salesctl.db.models import LEAD_STATUSES
+        from salesctl.db.models.crm import LEAD_STATUSES
 
         named = (lead is not None) + (ids is not None)
         bulk = all_leads or status is not None or bool(where)
@@ -181,7 +181,7 @@ def lead_filter(selection: LeadSelection) -> ColumnElement[bool]:
     """The selection as a SQLAlchemy condition on `leads` (bound parameters only)."""
     from sqlalchemy import and_, true
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     clauses: list[ColumnElement[bool]] = []
     if selection.explicit:
@@ -195,7 +195,7 @@ def lead_filter(selection: LeadSelection) -> ColumnElement[bool]:
 def _condition_clause(condition: Condition) -> ColumnElement[bool]:
     from sqlalchemy import func, not_, or_
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     column = getattr(Lead, condition.field)
     text = FILTER_FIELDS[condition.field] == "text"

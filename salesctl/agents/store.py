@@ -19,7 +19,8 @@ from sqlalchemy import bindparam, select, update
 from salesctl.agents.lead import DealSnapshot, LeadSnapshot
 from salesctl.agents.outcome import CallRecord, LeadFailure, run_cost
 from salesctl.db.base import utcnow
-from salesctl.db.models import AgentRun, Deal, Lead
+from salesctl.db.models.crm import Deal, Lead
+from salesctl.db.models.runs import AgentRun
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

@@ -430,7 +430,7 @@ class DatabaseCache:
 
         await self.flush()
 
-        from salesctl.db.models import CacheEntry
+        from salesctl.db.models.cache import CacheEntry
 
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -469,7 +469,7 @@ class _Lookup:
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> _Lookup:
-        from salesctl.db.models import CacheEntry
+        from salesctl.db.models.cache import CacheEntry
 
         table = CacheEntry.__table__
         return cls(
@@ -603,7 +603,7 @@ def _select_entry() -> Any:
     it on a warm connection)."""
     from sqlalchemy import bindparam, select
 
-    from salesctl.db.models import CacheEntry
+    from salesctl.db.models.cache import CacheEntry
 
     return select(CacheEntry.value, CacheEntry.expires_at).where(CacheEntry.key == bindparam("key"))
 
@@ -611,7 +611,7 @@ def _select_entry() -> Any:
 @cache
 def _upsert_entry(dialect: str) -> Any:
     """Insert-or-replace of one entry, built once per dialect (values are bound per call)."""
-    from salesctl.db.models import CacheEntry
+    from salesctl.db.models.cache import CacheEntry
 
     insert = _dialect_insert(dialect)(CacheEntry)
     return insert.on_conflict_do_update(
