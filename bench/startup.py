@@ -15,6 +15,10 @@ what the command adds: its median wall minus the bare script's, both from the sa
 round-robin runs.
 
     .venv/bin/python -m bench.startup [--quick] [--runs 15] [--no-lead]
+
+Before/after in one run: `--against DIR` also runs every salesctl command with the
+`salesctl` package found in DIR (e.g. `git archive main salesctl | tar -x -C /tmp/before`),
+round-robin with the current code, and reports both medians.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from bench._common import (
     load_average,
     median,
     progress,
+    ratio,
     salesctl_command,
     scratch_dir,
     simulator_process,
@@ -235,15 +240,74 @@ def _lead_measurements(timings: dict[str, Timing], floor: Timing, runs: int) -> 
     return measurements
 
 
-def run(*, quick: bool = False, runs: int | None = None, lead: bool = True) -> list[Measurement]:
+BEFORE = " [before]"
+
+
+def _twins(
+    commands: list[tuple[str, list[str]]], against: str | None
+) -> list[tuple[str, list[str]]]:
+    """With `against`, each command twice: as it is and with the package from `against`."""
+    if against is None:
+        return commands
+    twins: list[tuple[str, list[str]]] = []
+    for label, argv in commands:
+        twins.append((label, ["env", "-u", "PYTHONPATH", *argv]))
+        twins.append((label + BEFORE, ["env", f"PYTHONPATH={against}", *argv]))
+    return twins
+
+
+def _before_after(
+    timings: dict[str, Timing], labels: list[str], against: str, runs: int
+) -> list[Measurement]:
+    rows = []
+    for label in labels:
+        after, before = timings[label], timings[label + BEFORE]
+        cpu = (
+            f"; CPU {before.cpu_s:.3f} → {after.cpu_s:.3f} s"
+            if before.cpu_s is not None and after.cpu_s is not None
+            else ""
+        )
+        if BARE in timings:
+            bare = timings[BARE].median_s
+            cpu += (
+                f"; added over the bare script {before.median_s - bare:.3f} → "
+                f"{after.median_s - bare:.3f} s"
+            )
+        rows.append(
+            Measurement(
+                bench="startup",
+                name=f"{label}, median wall before ({against})",
+                value=before.median_s if before.exit_codes == after.exit_codes else None,
+                unit="s",
+                target=None,
+                baseline=f"before {before.median_s:.3f} s → after {after.median_s:.3f} s "
+                f"({ratio(after.median_s, before.median_s)}); min {before.min_s:.3f} → "
+                f"{after.min_s:.3f} s{cpu}; {runs} runs each, round-robin",
+                error=None
+                if before.exit_codes == after.exit_codes
+                else f"exit codes differ: before {sorted(before.exit_codes)}",
+            )
+        )
+    return rows
+
+
+def run(
+    *,
+    quick: bool = False,
+    runs: int | None = None,
+    lead: bool = True,
+    against: str | None = None,
+) -> list[Measurement]:
     runs = runs or (3 if quick else 15)
     home = scratch_dir("startup")
     env = _environment(str(home))
     salesctl = salesctl_command()
     subprocess.run([*salesctl, "init"], env=env, check=True, capture_output=True)
     commands = [(FLOOR, [PYTHON, "-c", "pass"])]
-    commands += [(label, [*salesctl, *args]) for label, (args, _, _) in TARGETS.items()]
-    tool = "hyperfine" if shutil.which("hyperfine") else "subprocess"
+    commands += _twins(
+        [(label, [*salesctl, *args]) for label, (args, _, _) in TARGETS.items()], against
+    )
+    tool = "hyperfine" if shutil.which("hyperfine") and against is None else "subprocess"
     progress(f"startup: {runs} runs of each command ({tool}), {load_average()}")
     timings = (_with_hyperfine if tool == "hyperfine" else _with_subprocess)(commands, runs, env)
     lead_timings: dict[str, Timing] = {}
@@ -254,9 +318,10 @@ def run(*, quick: bool = False, runs: int | None = None, lead: bool = True) -> l
             request = str(home / "request.json")
             _lead_request(request)
             lead_commands = [(BARE, [PYTHON, "-c", BARE_SDK_CALL, request])]
-            lead_commands += [
-                (label, [*salesctl, *args]) for label, (args, _) in LEAD_COMMANDS.items()
-            ]
+            lead_commands += _twins(
+                [(label, [*salesctl, *args]) for label, (args, _) in LEAD_COMMANDS.items()],
+                against,
+            )
             progress(f"startup: one lead, {runs} runs of each command (subprocess)")
             lead_timings = _with_subprocess(lead_commands, runs, lead_env)
     shutil.rmtree(home, ignore_errors=True)
@@ -287,6 +352,10 @@ def run(*, quick: bool = False, runs: int | None = None, lead: bool = True) -> l
         )
     if lead_timings:
         measurements += _lead_measurements(lead_timings, floor, runs)
+    if against is not None:
+        measurements += _before_after(timings, list(TARGETS), against, runs)
+        if lead_timings:
+            measurements += _before_after(lead_timings, list(LEAD_COMMANDS), against, runs)
     return measurements
 
 
@@ -297,6 +366,11 @@ def _options(parser: argparse.ArgumentParser) -> None:
         dest="lead",
         action="store_false",
         help="skip the one-lead commands (they need the simulator)",
+    )
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also run each command with the salesctl package in DIR (before/after)",
     )
 
 
