@@ -63,6 +63,24 @@ def start_collecting() -> None:
 
 
 @contextmanager
+def loading() -> Iterator[None]:
+    """A command loads what it needs after connecting (an agent loads LangGraph, the
+    provider's SDK: over 100 k objects that live as long as the process). On the console
+    path the collector waits while they load, as during start-up, then they are frozen too;
+    a library caller's collector is left as it is."""
+    if not _start_up_frozen:
+        yield
+        return
+    thresholds = gc.get_threshold()
+    gc.set_threshold(START_UP_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.set_threshold(*thresholds)
+
+
+@contextmanager
 def fewer_collections() -> Iterator[None]:
     """A bulk run allocates thousands of objects per lead, nearly all freed by reference
     counting as soon as the lead is done. With the cycle collector's defaults (a pass every

@@ -17,7 +17,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
-from salesctl.cli._gc import fewer_collections
+from salesctl.cli._gc import fewer_collections, loading
 from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
@@ -359,18 +359,19 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
         progress.starting(agent_type)
 
     async def go(rt: _runtime.Runtime) -> RunSummary:
-        from salesctl.agents import agent_class
-        from salesctl.agents.runner import StopSignal, run_agent, stop_on_signals
+        with loading():
+            from salesctl.agents import agent_class
+            from salesctl.agents.runner import StopSignal, run_agent, stop_on_signals
 
-        agent = agent_class(agent_type)(
-            sessions=rt.sessions,
-            gateway=rt.gateway,
-            settings=rt.settings,
-            provider=choice.provider,
-            model=choice.model,
-            no_cache=options.no_cache,
-            **inputs,
-        )
+            agent = agent_class(agent_type)(
+                sessions=rt.sessions,
+                gateway=rt.gateway,
+                settings=rt.settings,
+                provider=choice.provider,
+                model=choice.model,
+                no_cache=options.no_cache,
+                **inputs,
+            )
         stop = StopSignal()
         with stop_on_signals(stop), fewer_collections():
             try:
