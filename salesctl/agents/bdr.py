@@ -27,7 +27,7 @@ from salesctl.agents.prompts import bdr_prompt
 from salesctl.agents.schemas import BDRAnswer
 from salesctl.agents.structured import ask_structured
 from salesctl.db.base import utcnow
-from salesctl.db.models import Deal
+from salesctl.db.models.crm import Deal
 
 MAX_TOKENS = 1500
 

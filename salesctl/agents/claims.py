@@ -40,7 +40,8 @@ from sqlalchemy import (
 from salesctl.agents.lead import LeadSnapshot
 from salesctl.agents.selection import LeadSelection, lead_filter
 from salesctl.db.base import UTCDateTime, utcnow
-from salesctl.db.models import AgentRun, Lead
+from salesctl.db.models.crm import Lead
+from salesctl.db.models.runs import AgentRun
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -27,7 +27,9 @@ from salesctl.agents.meetings import meeting_slots
 from salesctl.agents.selection import LeadSelection
 from salesctl.agents.store import reading
 from salesctl.db.base import utcnow
-from salesctl.db.models import AgentRun, AICostTracking, Lead
+from salesctl.db.models.crm import Lead
+from salesctl.db.models.runs import AgentRun
+from salesctl.db.models.tracking import AICostTracking
 from salesctl.llm.types import Usage
 from salesctl.vocabulary import LeadAgentType
 

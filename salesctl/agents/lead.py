@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from salesctl.db.models import Deal, Lead
+    from salesctl.db.models.crm import Deal, Lead
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,6 +112,7 @@ class AgentOutcome:
     result: dict[str, Any] | None = None
     failure: LeadFailure | None = None
     latency_ms: int = 0
+    """The whole run on this lead (claim, graph, saving), in milliseconds."""
     company_name: str | None = None
 
     @property
@@ -125,6 +126,12 @@ class AgentOutcome:
     @property
     def llm_calls(self) -> int:
         return len(self.calls)
+
+    @property
+    def call_latency_ms(self) -> int:
+        """How long the run waited on its LLM calls (the provider's answers, or the cache's),
+        added up; `latency_ms` is the whole run."""
+        return sum(call.latency_ms for call in self.calls)
 
     @property
     def cache_hits(self) -> int:
@@ -148,6 +155,7 @@ class AgentOutcome:
             "cost_usd": self.cost_usd,
             "llm_calls": self.llm_calls,
             "latency_ms": self.latency_ms,
+            "call_latency_ms": self.call_latency_ms,
             "tracking_id": self.calls[-1].tracking_id if self.calls else None,
             "tracking_ids": [c.tracking_id for c in self.calls],
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -52,12 +52,31 @@ def cost_words(outcome: AgentOutcome) -> str:
     return f"{usd(outcome.cost_usd)} · {hits} of {outcome.llm_calls} calls from cache ({saved})"
 
 
-def _footer(outcome: AgentOutcome) -> str:
+def call_times(outcome: AgentOutcome) -> str:
+    """`1 call 37 ms · run 139 ms`: the LLM calls' latency, then the whole run's."""
+    calls = f"{outcome.llm_calls} call" + ("s" if outcome.llm_calls != 1 else "")
+    if outcome.calls:
+        calls += f" {latency(outcome.call_latency_ms)}"
+    return f"{calls} · run {latency(outcome.latency_ms)}"
+
+
+def _footer(outcome: AgentOutcome, width: int = 74) -> str:
+    """`cerebras:llama3.1-8b · $0.0000621 · 1 call 37 ms · run 139 ms`: the model, the cost,
+    how long the LLM calls took and the whole run beside it. Shorter forms (no provider, then
+    no model, then the cost without what the cache saved) when it would be wider than `width`."""
     provider = outcome.calls[-1].provider if outcome.calls else outcome.provider
     model = outcome.calls[-1].model if outcome.calls else outcome.model
-    calls = f"{outcome.llm_calls} call" + ("s" if outcome.llm_calls != 1 else "")
+    times = call_times(outcome)
     cost = cost_words(outcome)
-    return f"{provider}:{model} · {cost} · {calls} · {latency(outcome.latency_ms)}"
+    for footer in (
+        f"{provider}:{model} · {cost} · {times}",
+        f"{model} · {cost} · {times}",
+        f"{cost} · {times}",
+        f"{usd(outcome.cost_usd)} · {times}",
+    ):
+        if len(footer) <= width:
+            return footer
+    return times
 
 
 def _title(outcome: AgentOutcome) -> str:
@@ -78,22 +97,32 @@ def _section(heading: str, body: RenderableType | str) -> Group:
     return Group(Text(heading, style="bold"), body, Text(""))
 
 
-def outcome_panel(outcome: AgentOutcome) -> Panel:
-    """One lead's result (or failure) as a panel."""
-    if not outcome.ok or outcome.result is None:
-        reason = outcome.failure.message if outcome.failure else "no result"
-        body = Text(f"failed: {reason}", style="red")
-        return Panel(
-            body, title=Text(_title(outcome)), subtitle=Text(_footer(outcome)), border_style="red"
+def outcome_panel(outcome: AgentOutcome) -> RenderableType:
+    """One lead's result (or failure) as a panel, its footer fitted to the width."""
+    return _OutcomePanel(outcome)
+
+
+class _OutcomePanel:
+    def __init__(self, outcome: AgentOutcome) -> None:
+        self.outcome = outcome
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        outcome = self.outcome
+        # The border takes 2 columns each side of the footer, its padding 1 each side.
+        footer = Text(_footer(outcome, width=options.max_width - 6))
+        if not outcome.ok or outcome.result is None:
+            reason = outcome.failure.message if outcome.failure else "no result"
+            body = Text(f"failed: {reason}", style="red")
+            yield Panel(body, title=Text(_title(outcome)), subtitle=footer, border_style="red")
+            return
+        renderer = _RESULT_RENDERERS.get(outcome.agent, _generic)
+        yield Panel(
+            Group(*renderer(outcome.result)),
+            title=Text(_title(outcome)),
+            subtitle=footer,
+            title_align="left",
+            subtitle_align="right",
         )
-    renderer = _RESULT_RENDERERS.get(outcome.agent, _generic)
-    return Panel(
-        Group(*renderer(outcome.result)),
-        title=Text(_title(outcome)),
-        subtitle=Text(_footer(outcome)),
-        title_align="left",
-        subtitle_align="right",
-    )
 
 
 def _qualification(result: dict[str, Any]) -> list[RenderableType]:
@@ -239,6 +268,14 @@ _RESULT_RENDERERS = {
 }
 
 
+def _average_latency(summary: RunSummary) -> str:
+    """`420 ms per lead, 310 ms of it in LLM calls`."""
+    run, calls = summary.avg_latency_ms, summary.avg_call_latency_ms
+    if run is None or calls is None:
+        return DASH
+    return f"{latency(run)} per lead, {latency(calls)} of it in LLM calls"
+
+
 def summary_table(summary: RunSummary) -> Group:
     """The end-of-run table: done, failed (with reasons), cost, cost per lead, latency."""
     table = Table.grid(padding=(0, 2))
@@ -258,7 +295,7 @@ def summary_table(summary: RunSummary) -> Group:
     rows += [
         ("total cost", usd(summary.total_cost_usd) + unpriced),
         ("cost per lead", usd(summary.cost_per_lead_usd)),
-        ("average latency", latency(summary.avg_latency_ms)),
+        ("average latency", _average_latency(summary)),
         ("elapsed", f"{summary.elapsed_s:.1f} s"),
     ]
     if summary.stopped_by:

@@ -180,7 +180,7 @@ def lead_filter(selection: LeadSelection) -> ColumnElement[bool]:
     """The selection as a SQLAlchemy condition on `leads` (bound parameters only)."""
     from sqlalchemy import and_, true
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     clauses: list[ColumnElement[bool]] = []
     if selection.explicit:
@@ -194,7 +194,7 @@ def lead_filter(selection: LeadSelection) -> ColumnElement[bool]:
 def _condition_clause(condition: Condition) -> ColumnElement[bool]:
     from sqlalchemy import func, not_, or_
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     column: ColumnElement[Any] = getattr(Lead, condition.field)
     text = FILTER_FIELDS[condition.field] == "text"

@@ -19,7 +19,8 @@ from salesctl.agents.context import AgentContext, ApplyResult, FinishedRun
 from salesctl.agents.lead import DealSnapshot, LeadSnapshot
 from salesctl.agents.outcome import CallRecord, LeadFailure, run_cost
 from salesctl.db.base import utcnow
-from salesctl.db.models import AgentRun, Deal, Lead
+from salesctl.db.models.crm import Deal, Lead
+from salesctl.db.models.runs import AgentRun
 from salesctl.vocabulary import OPEN_DEAL_STAGES
 
 if TYPE_CHECKING:

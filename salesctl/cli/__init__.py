@@ -218,14 +218,15 @@ class LazyRootGroup(HelpGroup):
             command = typer.main.get_command_from_info(
                 CommandInfo(name=name, callback=target), **settings
             )
+        elif name in AGENT_COMMANDS:  # one command of the agents' app: not all six built
+            info = next(c for c in target.registered_commands if c.name == name)
+            command = typer.main.get_command_from_info(info, **settings)
         else:
-            merged = name in AGENT_COMMANDS
-            group = typer.main.get_group_from_info(
-                TyperInfo(target, name=None if merged else name, cls=target.info.cls or HelpGroup),
+            command = typer.main.get_group_from_info(
+                TyperInfo(target, name=name, cls=target.info.cls or HelpGroup),
                 suggest_commands=self.suggest_commands,
                 **settings,
             )
-            command = group.commands[name] if merged else group
         keep_examples_verbatim(command)
         return command
 
@@ -285,9 +286,10 @@ def root(
 
 def main() -> None:
     """Console entry point: user errors become one line on stderr and an exit code."""
-    from salesctl.cli._gc import defer_collections
+    from salesctl.cli._gc import defer_collections, settle_at_exit
     from salesctl.errors import SalesctlError
 
+    settle_at_exit()
     defer_collections()
 
     try:

@@ -17,7 +17,7 @@ import typer
 
 from salesctl.cli import _runtime
 from salesctl.cli._console import err, out, print_json
-from salesctl.cli._gc import fewer_collections
+from salesctl.cli._gc import fewer_collections, loading
 from salesctl.cli._state import MAX_ROW_ID
 
 if TYPE_CHECKING:
@@ -360,19 +360,20 @@ def _run_command(agent_type: str, options: _Options, inputs: dict[str, Any] | No
         progress.starting(agent_type)
 
     async def run_agents(rt: _runtime.Runtime) -> RunSummary:
-        from salesctl.agents import agent_class
-        from salesctl.agents.bulk import StopSignal, run_agent
-        from salesctl.cli._signals import stop_on_signals
+        with loading():
+            from salesctl.agents import agent_class
+            from salesctl.agents.bulk import StopSignal, run_agent
+            from salesctl.cli._signals import stop_on_signals
 
-        agent = agent_class(agent_type)(
-            sessions=rt.sessions,
-            gateway=rt.gateway,
-            settings=rt.settings,
-            provider=choice.provider,
-            model=choice.model,
-            no_cache=options.no_cache,
-            **inputs,
-        )
+            agent = agent_class(agent_type)(
+                sessions=rt.sessions,
+                gateway=rt.gateway,
+                settings=rt.settings,
+                provider=choice.provider,
+                model=choice.model,
+                no_cache=options.no_cache,
+                **inputs,
+            )
         stop = StopSignal()
         with stop_on_signals(stop), fewer_collections():
             try:
@@ -597,7 +598,7 @@ class _ProgressReport:
         self.task = self.progress.add_task(event.agent, total=event.total or None, tally="")
 
     def _finished(self, event: LeadFinished) -> None:
-        from salesctl.agents.render import cost_words
+        from salesctl.agents.render import call_times, cost_words
         from salesctl.money import usd
 
         outcome = event.outcome
@@ -614,7 +615,7 @@ class _ProgressReport:
         if self.cache_hits:
             tally += f" · {self.cache_hits} from cache"
         state = "ok" if outcome.failure is None else f"failed: {outcome.failure.message}"
-        line = f"lead {outcome.lead_id} {state} · {cost_words(outcome)} · {outcome.latency_ms} ms"
+        line = f"lead {outcome.lead_id} {state} · {cost_words(outcome)} · {call_times(outcome)}"
         if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=1, tally=tally)
             if not outcome.ok:

@@ -210,7 +210,7 @@ def _build_insert_plan(dialect: Dialect) -> _InsertPlan:
     """
     from sqlalchemy import Table
 
-    from salesctl.db.models import AICostTracking
+    from salesctl.db.models.tracking import AICostTracking
 
     table = AICostTracking.__table__
     assert isinstance(table, Table)

@@ -50,7 +50,27 @@ def test_a_qualified_lead_shows_gauge_tier_reasoning_and_cost() -> None:
     assert "████████████████░░░░ 80/100 HOT" in text
     assert "Meets: industry." in text
     assert "• [red]x" in text
-    assert "cerebras:llama3.1-8b · $0.0000621 · 1 call · 400 ms" in text
+    # The provider call's latency (300 ms), with the whole run's (400 ms) beside it.
+    assert "cerebras:llama3.1-8b · $0.0000621 · 1 call 300 ms · run 400 ms" in text
+    assert shown.as_json()["call_latency_ms"] == 300
+    assert shown.as_json()["latency_ms"] == 400
+
+
+def test_the_footer_fits_an_80_column_terminal() -> None:
+    """Shorter forms of the footer (no provider, no model) rather than one cut off."""
+    calls = [
+        CallRecord(
+            "anthropic", "claude-3-5-haiku-20241022", Decimal("0.0001"), 1, 1, 1234, False, "a"
+        ),
+        hit("0.0000665"),
+    ]
+    shown = outcome(8, calls=calls, result={"score": 60, "tier": "warm", "reasoning": "ok"})
+    console = Console(width=80, record=True, color_system=None)
+    console.print(outcome_panel(shown))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[-1].endswith(" · 2 calls 1.24 s · run 400 ms ─╯")
+    assert "$0.0001" in lines[-1]
 
 
 def test_the_summary_counts_costs_and_names_failures() -> None:
@@ -75,6 +95,8 @@ def test_the_summary_counts_costs_and_names_failures() -> None:
     assert summary.total_cost_usd == Decimal("0.0004")
     assert summary.cost_per_lead_usd == Decimal("0.0002")
     assert "$0.0004*" in text
+    assert "400 ms per lead, 400 ms of it in LLM calls" in text  # 1,200 ms of calls / 3
+    assert summary.as_json()["avg_call_latency_ms"] == 400.0
     assert "HTTP 500 [x]" in text
     assert summary.as_json()["failures"] == [
         {"lead_id": 3, "kind": "provider_error", "error": "HTTP 500 [x]"}
@@ -94,7 +116,9 @@ def test_answers_from_the_cache_are_named_with_what_they_saved() -> None:
     )
     mixed = outcome(5, calls=[call("0.0001"), hit("0.0002")], result={})
 
-    assert "from cache (saved $0.0000665) · 1 call" in text_of(outcome_panel(cached))
+    assert "from cache (saved $0.0000665) · 1 call 3 ms · run 400 ms" in text_of(
+        outcome_panel(cached)
+    )
     assert cost_words(mixed) == "$0.0001 · 1 of 2 calls from cache (saved $0.0002)"
 
     summary = RunSummary(

@@ -90,11 +90,15 @@ def test_cache_bench_answers_from_redis() -> None:
 @pytest.mark.slow
 def test_startup_bench_runs_each_command() -> None:
     _, measurements = run_bench("bench.startup", "--runs", "1")
-    assert_measured(measurements, 3)
+    assert_measured(measurements, 7)
     assert [m.name.split(",")[0] for m in measurements] == [
         "salesctl --help",
         "salesctl costs (empty database)",
         "salesctl budget check --daily 10",
+        "bare Cerebras SDK script",
+        "salesctl qualify --lead 1 --no-cache",
+        "salesctl enrich --lead 1 --no-cache",
+        "salesctl market --lead 1 --no-cache",
     ]
 
 

@@ -41,7 +41,7 @@ async def _missing_leads(
 ) -> list[int]:
     from sqlalchemy import select
 
-    from salesctl.db.models import Lead
+    from salesctl.db.models.crm import Lead
 
     found: set[int] = set()
     async with reading(sessions) as session:

@@ -74,12 +74,20 @@ class RunSummary:
         return sum(o.latency_ms for o in self.outcomes) / len(self.outcomes)
 
     @property
+    def avg_call_latency_ms(self) -> float | None:
+        """The LLM calls' share of `avg_latency_ms`: their latency per lead, on average."""
+        if not self.outcomes:
+            return None
+        return sum(o.call_latency_ms for o in self.outcomes) / len(self.outcomes)
+
+    @property
     def llm_calls(self) -> int:
         return sum(o.llm_calls for o in self.outcomes)
 
     def as_json(self) -> dict[str, Any]:
         cost_per_lead = self.cost_per_lead_usd
         avg = self.avg_latency_ms
+        avg_calls = self.avg_call_latency_ms
         return {
             "agent": self.agent,
             "provider": self.provider,
@@ -105,6 +113,7 @@ class RunSummary:
             ),
             "unpriced_leads": self.unpriced_leads,
             "avg_latency_ms": round(avg, 1) if avg is not None else None,
+            "avg_call_latency_ms": round(avg_calls, 1) if avg_calls is not None else None,
             "elapsed_s": round(self.elapsed_s, 3),
             "stopped_by": self.stopped_by,
             "stop_message": self.stop_message or None,

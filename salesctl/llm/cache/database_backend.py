@@ -156,7 +156,7 @@ class DatabaseCache:
 
         await self.flush()
 
-        from salesctl.db.models import CacheEntry
+        from salesctl.db.models.cache import CacheEntry
 
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -174,7 +174,7 @@ class DatabaseCache:
 @cache
 def _upsert_entry(dialect: str) -> Any:
     """Insert-or-replace of one entry, built once per dialect (values are bound per call)."""
-    from salesctl.db.models import CacheEntry
+    from salesctl.db.models.cache import CacheEntry
 
     insert = _dialect_insert(dialect)(CacheEntry)
     return insert.on_conflict_do_update(

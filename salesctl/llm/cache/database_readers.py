@@ -45,7 +45,7 @@ class _Lookup:
 
     @classmethod
     def for_dialect(cls, dialect: Dialect) -> _Lookup:
-        from salesctl.db.models import CacheEntry
+        from salesctl.db.models.cache import CacheEntry
 
         table = CacheEntry.__table__
         return cls(
@@ -179,6 +179,6 @@ def _select_entry() -> Any:
     it on a warm connection)."""
     from sqlalchemy import bindparam, select
 
-    from salesctl.db.models import CacheEntry
+    from salesctl.db.models.cache import CacheEntry
 
     return select(CacheEntry.value, CacheEntry.expires_at).where(CacheEntry.key == bindparam("key"))
