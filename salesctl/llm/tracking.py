@@ -9,6 +9,10 @@ transaction. Waiting risks nothing: a record is in the spool before it is queued
 `flush()` does not wait for the window. After each batch commits, the byte ranges of its spool
 lines are appended to `tracking.progress`, so `replay_spool()` inserts only what is missing
 (and is idempotent by `request_id` anyway).
+
+Each committed batch is then folded into the report rollups (`salesctl.reports.rollups.fold`),
+still off the caller's path, so a report after a bulk load reads sums rather than first folding
+the whole load: it folds at most what arrived since the writer's last batch.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ BATCH_WINDOW_S = 0.1
 flush). One insert per call would cost each call a transaction on the caller's event loop."""
 RETRY_DELAY_S = 0.2
 """Wait before the one retry of a batch whose PostgreSQL connection broke."""
+FOLD_STEP = 20_000
+"""Most ids one batch's fold takes on: a backlog from before (rows inserted by other means)
+drains a step per batch instead of stalling one batch for the whole of it."""
 
 __all__ = [
     "BATCH_SIZE",
@@ -373,8 +380,13 @@ class TrackingWriter:
         batch_size: int = BATCH_SIZE,
         window: float = BATCH_WINDOW_S,
         warn: Callable[[str], None] | None = None,
+        fold: bool = True,
     ) -> None:
         self.engine = engine
+        self.fold = fold
+        """Fold each committed batch into the report rollups (see the module doc)."""
+        self._fold_owed = False
+        """A batch's fold found another fold running (PostgreSQL): its rows may be unfolded."""
         self.batch_size = batch_size
         self.window = window
         self._warn = warn or log.warning
@@ -520,6 +532,8 @@ class TrackingWriter:
         items = self._leftovers()
         for first in range(0, len(items), self.batch_size):
             await self._write(items[first : first + self.batch_size], engine)
+        if self._fold_owed:
+            await self._fold(engine, wait=True)
 
     def write_at_exit(self) -> None:
         """The interpreter is ending with records still queued (their loop ended without
@@ -568,6 +582,8 @@ class TrackingWriter:
                 await self._queue.join()
             finally:
                 self._flushing -= 1
+        if self._fold_owed:
+            await self._fold(self.engine, wait=True)
 
     async def aclose(self) -> None:
         """Flush; then fsync what failed to reach the database, or compact the spool when
@@ -649,6 +665,17 @@ class TrackingWriter:
             self.spool.mark_committed(
                 q.span for q in batch if q.span is not None and q.generation == current
             )
+        if self.fold:
+            await self._fold(engine, wait=False)
+
+    async def _fold(self, engine: AsyncEngine, *, wait: bool) -> None:
+        """Fold what is unfolded (this batch, and any other writer's) into the rollups.
+
+        On PostgreSQL a fold that finds another one running leaves the rows to it or to the
+        next batch; `flush()` then waits for its turn, so a flushed writer leaves no tail.
+        """
+        skipped = await fold_into_rollups(engine, wait=wait, limit=FOLD_STEP)
+        self._fold_owed = skipped
 
     def _settlements_of(self, batch: list[_Queued]) -> dict[Settle, list[Any]]:
         if not self._settlements:
@@ -708,6 +735,21 @@ class TrackingWriter:
     def _spool_error(self) -> str:
         failure = self.spool.failure if self.spool is not None else None
         return (failure.strerror or str(failure)) if failure is not None else "unusable"
+
+
+async def fold_into_rollups(
+    engine: AsyncEngine, *, wait: bool = False, limit: int | None = None
+) -> bool:
+    """Fold committed tracking rows into the report rollups; True when another fold held
+    the lock (PostgreSQL, without `wait`). Best effort: the rows are committed already, and
+    a report folds whatever is left, so a failure is only logged."""
+    from salesctl.reports.rollups import fold
+
+    try:
+        return (await fold(engine, wait=wait, limit=limit)).skipped
+    except Exception as exc:  # e.g. a database without the rollup tables
+        log.debug("folding tracking rows into the rollups failed: %s", exc)
+        return False
 
 
 def _write_at_exit() -> None:
@@ -835,6 +877,8 @@ async def replay(
     if replayed or pending.damaged or aside_dir(path).exists():
         with contextlib.suppress(OSError):
             await asyncio.to_thread(compact, path, landed=frozenset(landed))
+    if inserted:
+        await fold_into_rollups(engine)  # here, not in the next report
     return ReplayResult(
         inserted=inserted,
         already_present=replayed - inserted,
@@ -880,4 +924,6 @@ async def import_records(engine: AsyncEngine, text: str) -> ReplayResult:
     inserted = 0
     for first in range(0, len(rows), BATCH_SIZE):
         inserted += await insert_rows(engine, rows[first : first + BATCH_SIZE])
+    if inserted:
+        await fold_into_rollups(engine)  # here, not in the next report
     return ReplayResult(inserted=inserted, already_present=len(rows) - inserted, damaged=damaged)

@@ -35,7 +35,9 @@ GAP_SETTLE = timedelta(seconds=10)
 FOLD_LOCK_KEY = 0x5A1E_C051
 """PostgreSQL advisory lock serialising folds and prunes."""
 ANALYZE_AFTER = 50_000
-"""Rows folded at once after which the rollups' planner statistics are refreshed."""
+"""Rows folded at once after which the rollups' planner statistics are refreshed; small folds
+(a writer's batches) refresh them each time the watermark passes a power of two above this,
+so the statistics keep up at a cost that stays proportional to the rows folded."""
 ID_BATCH = 1_000
 
 
@@ -88,16 +90,16 @@ def fold_statement(rollup: Rollup, dialect: str, rows: ColumnElement[bool]) -> A
 def lead_totals_fold_statement(dialect: str, rows: ColumnElement[bool]) -> Any:
     """INSERT … ON CONFLICT DO UPDATE adding `rows` into the per-lead totals, every facet in
     one pass over the detail rows (first/last hours take the min/max, sums add)."""
-    from sqlalchemy import case, column, func, literal_column, select, true, values
+    from sqlalchemy import case, func, literal_column, select, true, union_all
 
     from salesctl.db.models.analytics import LeadTotal
 
     t = tracking_table()
-    facets = (
-        values(column("facet", LeadTotal.facet.type), name="facets")
-        .data([(f,) for f in FACETS])
-        .cte("facets")
-    )
+    # A UNION of literals rather than VALUES: SQLAlchemy caches this statement's compiled form.
+    facet_type = LeadTotal.facet.type
+    facets = union_all(
+        *(select(literal_column(f"'{f}'", facet_type).label("facet")) for f in FACETS)
+    ).cte("facets")
     value = case(
         (facets.c.facet == "agent_type", t.c.agent_type),
         (facets.c.facet == "provider", t.c.provider),
@@ -137,26 +139,50 @@ def fold_statements(dialect: str, rows: ColumnElement[bool]) -> list[Any]:
     ]
 
 
+_range_statements: dict[str, list[Any]] = {}
+
+
+def _id_range_statements(dialect: str) -> list[Any]:
+    """`fold_statements` for the ids in (:fold_lo, :fold_hi], built once per dialect:
+    building them costs more than folding a writer's batch."""
+    statements = _range_statements.get(dialect)
+    if statements is None:
+        from sqlalchemy import and_, bindparam
+
+        t = tracking_table()
+        rows = and_(t.c.id > bindparam("fold_lo"), t.c.id <= bindparam("fold_hi"))
+        statements = _range_statements[dialect] = fold_statements(dialect, rows)
+    return statements
+
+
 async def fold(
     engine: AsyncEngine,
     *,
     wait: bool = False,
     chunk: int = FOLD_CHUNK,
     gap_settle: timedelta = GAP_SETTLE,
+    limit: int | None = None,
 ) -> FoldResult:
     """Fold new detail rows into the rollups (own connection, commits per chunk).
 
     On PostgreSQL concurrent folds are serialised by an advisory lock; without `wait` a fold
     that finds the lock taken returns at once (reports stay exact, reading the tail instead).
+    With `limit`, at most that many ids above the watermark are taken on (one transaction);
+    the rest wait for the next fold.
     """
     import time
 
     started = time.perf_counter()
+    if limit is not None:
+        chunk = min(chunk, max(1, limit))
+    once = limit is not None
     if engine.dialect.name == "postgresql":
-        result = await _fold_postgres(engine, wait=wait, chunk=chunk, gap_settle=gap_settle)
+        result, before = await _fold_postgres(
+            engine, wait=wait, chunk=chunk, gap_settle=gap_settle, once=once
+        )
     else:
-        result = await _fold_sqlite(engine, chunk=chunk)
-    if result.rows >= ANALYZE_AFTER:
+        result, before = await _fold_sqlite(engine, chunk=chunk, once=once)
+    if result.rows >= ANALYZE_AFTER or _passed_a_power_of_two(before, result.watermark):
         await _analyze_rollups(engine)
     return FoldResult(
         rows=result.rows,
@@ -165,6 +191,10 @@ async def fold(
         skipped=result.skipped,
         seconds=time.perf_counter() - started,
     )
+
+
+def _passed_a_power_of_two(before: int, after: int) -> bool:
+    return after >= ANALYZE_AFTER and after.bit_length() > before.bit_length()
 
 
 async def _analyze_rollups(engine: AsyncEngine) -> None:
@@ -179,32 +209,37 @@ async def _analyze_rollups(engine: AsyncEngine) -> None:
             await conn.execute(text(f"{verb} {name}"))
 
 
-async def _fold_sqlite(engine: AsyncEngine, *, chunk: int) -> FoldResult:
+async def _fold_sqlite(engine: AsyncEngine, *, chunk: int, once: bool) -> tuple[FoldResult, int]:
     rows = 0
+    before: int | None = None
     async with engine.connect() as conn:
+        # BEGIN IMMEDIATE: the transaction holds SQLite's write lock from its start (waiting
+        # for it, as writer processes folding at once do), so every read below sees one
+        # stable state and no other fold can move the watermark meanwhile.
+        await conn.execution_options(sqlite_begin="IMMEDIATE")
         while True:
             async with conn.begin():
-                # The first statement writes, so the transaction holds SQLite's write lock
-                # from here on and every read below sees one stable state.
-                folded, watermark, done = await _fold_pass(conn, chunk=chunk)
+                folded, start, watermark, done = await _fold_pass(conn, chunk=chunk)
+            before = start if before is None else before
             rows += folded
-            if done:
-                return FoldResult(rows=rows, watermark=watermark)
+            if done or once:
+                return FoldResult(rows=rows, watermark=watermark), before
 
 
 async def _fold_postgres(
-    engine: AsyncEngine, *, wait: bool, chunk: int, gap_settle: timedelta
-) -> FoldResult:
+    engine: AsyncEngine, *, wait: bool, chunk: int, gap_settle: timedelta, once: bool
+) -> tuple[FoldResult, int]:
     from sqlalchemy import func, select
 
     rows = 0
+    before: int | None = None
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         lock = func.pg_advisory_lock if wait else func.pg_try_advisory_lock
         got = (await conn.execute(select(lock(FOLD_LOCK_KEY)))).scalar()
         await conn.commit()
         if got is False:
-            return FoldResult(skipped=True)
+            return FoldResult(skipped=True), 0
         try:
             # One snapshot per pass: every rollup sees exactly the same detail rows.
             await conn.execution_options(isolation_level="REPEATABLE READ")
@@ -213,12 +248,14 @@ async def _fold_postgres(
                 async with conn.begin():
                     if first:
                         rows += await _refold_gaps(conn, gap_settle=gap_settle)
-                    folded, watermark, done = await _fold_pass(conn, chunk=chunk)
+                    folded, start, watermark, done = await _fold_pass(conn, chunk=chunk)
                     open_gaps = await _count_gaps(conn)
                 first = False
+                before = start if before is None else before
                 rows += folded
-                if done:
-                    return FoldResult(rows=rows, watermark=watermark, gaps_open=open_gaps)
+                if done or once:
+                    result = FoldResult(rows=rows, watermark=watermark, gaps_open=open_gaps)
+                    return result, before
         finally:
             if conn.in_transaction():
                 await conn.rollback()
@@ -244,8 +281,8 @@ async def _ensure_state(conn: AsyncConnection) -> int:
     return int(watermark)
 
 
-async def _fold_pass(conn: AsyncConnection, *, chunk: int) -> tuple[int, int, bool]:
-    """Fold up to `chunk` ids above the watermark: (rows folded, new watermark, done)."""
+async def _fold_pass(conn: AsyncConnection, *, chunk: int) -> tuple[int, int, int, bool]:
+    """Fold up to `chunk` ids above the watermark: (rows folded, old and new watermark, done)."""
     from sqlalchemy import func, select, update
 
     t = tracking_table()
@@ -253,14 +290,12 @@ async def _fold_pass(conn: AsyncConnection, *, chunk: int) -> tuple[int, int, bo
     watermark = await _ensure_state(conn)
     max_id = (await conn.execute(select(func.max(t.c.id)))).scalar()
     if max_id is None or max_id <= watermark:
-        return 0, watermark, True
+        return 0, watermark, watermark, True
     high = min(int(max_id), watermark + chunk)
     in_range = t.c.id > watermark, t.c.id <= high
     present = (await conn.execute(select(func.count()).where(*in_range))).scalar_one()
-    from sqlalchemy import and_
-
-    for statement in fold_statements(dialect, and_(*in_range)):
-        await conn.execute(statement)
+    for statement in _id_range_statements(dialect):
+        await conn.execute(statement, {"fold_lo": watermark, "fold_hi": high})
     if dialect == "postgresql" and present < high - watermark:
         await _record_gaps(conn, watermark, high)
     state = state_table()
@@ -269,7 +304,7 @@ async def _fold_pass(conn: AsyncConnection, *, chunk: int) -> tuple[int, int, bo
         .where(state.c.name == STATE_NAME)
         .values(folded_through_id=high, folded_at=datetime.now(UTC))
     )
-    return int(present), high, high >= max_id
+    return int(present), watermark, high, high >= max_id
 
 
 async def _record_gaps(conn: AsyncConnection, watermark: int, high: int) -> None:
