@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench._common import (
-    BENCH_CACHE,
     Measurement,
     bench_main,
     bytecode_env,
@@ -164,8 +163,7 @@ def run(
     measurements: list[Measurement] = []
     if backend in (None, "sqlite"):
         count = rows or (20_000 if quick else 1_000_000)
-        path = BENCH_CACHE / "fold-bench.db"
-        BENCH_CACHE.mkdir(parents=True, exist_ok=True)
+        path = scratch_dir("fold-db") / "bench.db"
 
         def fresh_sqlite() -> None:
             for suffix in ("", "-wal", "-shm"):
