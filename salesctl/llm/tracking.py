@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -357,6 +358,10 @@ class WriterStats:
     errors: list[str] = field(default_factory=list)
     to_stderr: int = 0
     """Records written to stderr because neither the database nor the spool took them."""
+    folds: int = 0
+    """Folds of committed batches into the report rollups."""
+    fold_s: float = 0.0
+    """Seconds those folds took (off the callers' path, inside the writer task)."""
 
 
 _live_writers: weakref.WeakSet[TrackingWriter] = weakref.WeakSet()
@@ -674,8 +679,10 @@ class TrackingWriter:
         On PostgreSQL a fold that finds another one running leaves the rows to it or to the
         next batch; `flush()` then waits for its turn, so a flushed writer leaves no tail.
         """
-        skipped = await fold_into_rollups(engine, wait=wait, limit=FOLD_STEP)
-        self._fold_owed = skipped
+        started = time.perf_counter()
+        self._fold_owed = await fold_into_rollups(engine, wait=wait, limit=FOLD_STEP)
+        self.stats.folds += 1
+        self.stats.fold_s += time.perf_counter() - started
 
     def _settlements_of(self, batch: list[_Queued]) -> dict[Settle, list[Any]]:
         if not self._settlements:
