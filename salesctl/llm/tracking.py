@@ -10,9 +10,11 @@ transaction. Waiting risks nothing: a record is in the spool before it is queued
 lines are appended to `tracking.progress`, so `replay_spool()` inserts only what is missing
 (and is idempotent by `request_id` anyway).
 
-Each committed batch is then folded into the report rollups (`salesctl.reports.rollups.fold`),
-still off the caller's path, so a report after a bulk load reads sums rather than first folding
-the whole load: it folds at most what arrived since the writer's last batch.
+Committed batches are then folded into the report rollups (`salesctl.reports.rollups.fold`),
+still off the caller's path: once `FOLD_MIN_ROWS` rows or `FOLD_EVERY_S` seconds have gathered,
+and whenever the writer is flushed or closed. So a report after a bulk load reads sums rather
+than first folding the whole load: it folds at most the last second's rows of a writer that is
+still writing (a flushed or closed one leaves none), and rows written by other means.
 """
 
 from __future__ import annotations
@@ -65,8 +67,13 @@ flush). One insert per call would cost each call a transaction on the caller's e
 RETRY_DELAY_S = 0.2
 """Wait before the one retry of a batch whose PostgreSQL connection broke."""
 FOLD_STEP = 20_000
-"""Most ids one batch's fold takes on: a backlog from before (rows inserted by other means)
-drains a step per batch instead of stalling one batch for the whole of it."""
+"""Most ids one writer fold takes on: a backlog from before (rows inserted by other means)
+drains a step per fold instead of stalling the writer for the whole of it."""
+FOLD_MIN_ROWS = 1_000
+FOLD_EVERY_S = 1.0
+"""The writer folds once it has committed `FOLD_MIN_ROWS` rows or `FOLD_EVERY_S` seconds have
+passed since its last fold: a fold's fixed cost (a dozen statements, ~5-15 ms of the event
+loop's time) is paid at most about once a second, not once per 0.1 s batch."""
 
 __all__ = [
     "BATCH_SIZE",
@@ -390,8 +397,9 @@ class TrackingWriter:
         self.engine = engine
         self.fold = fold
         """Fold each committed batch into the report rollups (see the module doc)."""
-        self._fold_owed = False
-        """A batch's fold found another fold running (PostgreSQL): its rows may be unfolded."""
+        self._unfolded = 0
+        """Rows this writer committed that no fold of its own has covered yet."""
+        self._folded_at = time.monotonic()
         self.batch_size = batch_size
         self.window = window
         self._warn = warn or log.warning
@@ -537,7 +545,7 @@ class TrackingWriter:
         items = self._leftovers()
         for first in range(0, len(items), self.batch_size):
             await self._write(items[first : first + self.batch_size], engine)
-        if self._fold_owed:
+        if self._unfolded:
             await self._fold(engine, wait=True)
 
     def write_at_exit(self) -> None:
@@ -587,7 +595,7 @@ class TrackingWriter:
                 await self._queue.join()
             finally:
                 self._flushing -= 1
-        if self._fold_owed:
+        if self._unfolded:
             await self._fold(self.engine, wait=True)
 
     async def aclose(self) -> None:
@@ -671,16 +679,23 @@ class TrackingWriter:
                 q.span for q in batch if q.span is not None and q.generation == current
             )
         if self.fold:
-            await self._fold(engine, wait=False)
+            self._unfolded += len(batch)
+            due = time.monotonic() - self._folded_at >= FOLD_EVERY_S
+            if due or self._unfolded >= FOLD_MIN_ROWS:
+                await self._fold(engine, wait=False)
 
     async def _fold(self, engine: AsyncEngine, *, wait: bool) -> None:
         """Fold what is unfolded (this batch, and any other writer's) into the rollups.
 
-        On PostgreSQL a fold that finds another one running leaves the rows to it or to the
-        next batch; `flush()` then waits for its turn, so a flushed writer leaves no tail.
+        Without `wait`, a fold that finds another one running (PostgreSQL) leaves the rows
+        for the next one; `flush()` and closing wait for their turn, so a flushed writer
+        leaves no tail of its own.
         """
         started = time.perf_counter()
-        self._fold_owed = await fold_into_rollups(engine, wait=wait, limit=FOLD_STEP)
+        self._folded_at = time.monotonic()
+        skipped = await fold_into_rollups(engine, wait=wait, limit=FOLD_STEP)
+        if not skipped:
+            self._unfolded = 0
         self.stats.folds += 1
         self.stats.fold_s += time.perf_counter() - started
 
