@@ -15,7 +15,7 @@ to --markdown if asked, and exits 0 only when every target passes.
   router    smart-router decision per prompt                      bench/router_bench.py
   reports   cost report over 10 M (PostgreSQL) / 1 M (SQLite)     bench/report_bench.py
   cache     cache hit incl. its tracking row                      bench/cache_bench.py
-  fold      first `costs --json` after a bulk load via the writer  bench/fold_bench.py
+  fold      first `costs --json` after a bulk load via the writer bench/fold_bench.py
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """The first `salesctl costs --json` right after a bulk load written through the gateway's
 tracking writer (docs/performance.md, "Reports after a bulk load").
 
-    .venv/bin/python -m bench.fold_bench                         # 1 M calls on SQLite
-    .venv/bin/python -m bench.fold_bench --rows 200000 --backend postgresql
-    .venv/bin/python -m bench.fold_bench --quick                 # 20 k calls, both databases
+    .venv/bin/python -m bench.fold_bench                  # 200 k calls SQLite, 100 k PostgreSQL
+    .venv/bin/python -m bench.fold_bench --rows 1000000 --backend sqlite
+    .venv/bin/python -m bench.fold_bench --quick          # 20 k calls, both databases
 
-For each database, twice on a fresh schema: once with the writer folding each committed
-batch into the report rollups (what salesctl does) and once with that turned off (how it was
+For each database, twice on a fresh schema: once with the writer folding what it commits
+into the report rollups (what salesctl does) and once with that turned off (how it was
 before: the first report folded the whole backlog). Each time it
   1. submits N tracking records to a `TrackingWriter` (spool on, as the gateway's), flushing
      every 10,000 as a bulk run's steady stream would, then closes it (timed: the writer's
@@ -159,7 +159,7 @@ def _measure(label: str, url: str, rows: int, fresh: Any) -> list[Measurement]:
         ),
         Measurement(
             bench="fold",
-            name=f"writer time for the load, folding each batch, {size}",
+            name=f"writer time for the load, folding as it writes, {size}",
             value=after.writer_s,
             unit="s",
             target=None,
@@ -179,7 +179,7 @@ def run(
 ) -> list[Measurement]:
     measurements: list[Measurement] = []
     if backend in (None, "sqlite"):
-        count = rows or (20_000 if quick else 1_000_000)
+        count = rows or (20_000 if quick else 200_000)
         path = scratch_dir("fold-db") / "bench.db"
 
         def fresh_sqlite() -> None:
@@ -191,7 +191,7 @@ def run(
         finally:
             fresh_sqlite()
     if backend in (None, "postgresql"):
-        count = rows or (20_000 if quick else 200_000)
+        count = rows or (20_000 if quick else 100_000)
         problem = postgres_available()
         if problem is not None:
             measurements.append(
@@ -213,7 +213,7 @@ def run(
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rows", type=int, help="calls per load (default 1 M SQLite, 200 k PG)")
+    parser.add_argument("--rows", type=int, help="calls per load (default 200 k SQLite, 100 k PG)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"])
 
 
