@@ -1,6 +1,6 @@
 """`python -m bench`: every performance target of salesctl, measured, in one table.
 
-    .venv/bin/python -m bench                 # all six (under 10 minutes; the first run also
+    .venv/bin/python -m bench                 # all seven (under 10 minutes; the first run also
                                               # builds the 10 M-call report dataset once)
     .venv/bin/python -m bench --quick         # small runs: proves every benchmark works
     .venv/bin/python -m bench --only router --only cache
@@ -15,6 +15,7 @@ to --markdown if asked, and exits 0 only when every target passes.
   router    smart-router decision per prompt                      bench/router_bench.py
   reports   cost report over 10 M (PostgreSQL) / 1 M (SQLite)     bench/report_bench.py
   cache     cache hit incl. its tracking row                      bench/cache_bench.py
+  fold      first `costs --json` after a bulk load via the writer bench/fold_bench.py
 """
 
 from __future__ import annotations
@@ -48,12 +49,13 @@ from bench._common import (
     table,
 )
 
-ORDER = ("overhead", "startup", "bulk", "router", "reports", "cache")
+ORDER = ("overhead", "startup", "bulk", "router", "reports", "cache", "fold")
 MODULES = {
     "overhead": "bench.gateway_overhead",
     "startup": "bench.startup",
     "router": "bench.router_bench",
     "cache": "bench.cache_bench",
+    "fold": "bench.fold_bench",
 }
 
 

@@ -9,6 +9,12 @@ transaction. Waiting risks nothing: a record is in the spool before it is queued
 `flush()` does not wait for the window. After each batch commits, the byte ranges of its spool
 lines are appended to `tracking.progress`, so `replay_spool()` inserts only what is missing
 (and is idempotent by `request_id` anyway).
+
+Committed batches are then folded into the report rollups (`salesctl.reports.rollups.fold`),
+still off the caller's path: once `FOLD_MIN_ROWS` rows or `FOLD_EVERY_S` seconds have gathered,
+and whenever the writer is flushed or closed. So a report after a bulk load reads sums rather
+than first folding the whole load: it folds at most the last second's rows of a writer that is
+still writing (a flushed or closed one leaves none), and rows written by other means.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, fields
@@ -57,6 +64,14 @@ BATCH_WINDOW_S = 0.1
 flush). One insert per call would cost each call a transaction on the caller's event loop."""
 RETRY_DELAY_S = 0.2
 """Wait before the one retry of a batch whose PostgreSQL connection broke."""
+FOLD_STEP = 20_000
+"""Most ids one writer fold takes on: a backlog from before (rows inserted by other means)
+drains a step per fold instead of stalling the writer for the whole of it."""
+FOLD_MIN_ROWS = 1_000
+FOLD_EVERY_S = 1.0
+"""The writer folds once it has committed `FOLD_MIN_ROWS` rows or `FOLD_EVERY_S` seconds have
+passed since its last fold: a fold's fixed cost (a dozen statements, ~5-15 ms of the event
+loop's time) is paid at most about once a second, not once per 0.1 s batch."""
 
 __all__ = [
     "BATCH_SIZE",
@@ -343,6 +358,10 @@ class WriterStats:
     errors: list[str] = field(default_factory=list)
     to_stderr: int = 0
     """Records written to stderr because neither the database nor the spool took them."""
+    folds: int = 0
+    """Folds of committed batches into the report rollups."""
+    fold_s: float = 0.0
+    """Seconds those folds took (off the callers' path, inside the writer task)."""
 
 
 _live_writers: weakref.WeakSet[TrackingWriter] = weakref.WeakSet()
@@ -366,8 +385,14 @@ class TrackingWriter:
         batch_size: int = BATCH_SIZE,
         window: float = BATCH_WINDOW_S,
         warn: Callable[[str], None] | None = None,
+        fold: bool = True,
     ) -> None:
         self.engine = engine
+        self.fold = fold
+        """Fold each committed batch into the report rollups (see the module doc)."""
+        self._unfolded = 0
+        """Rows this writer committed that no fold of its own has covered yet."""
+        self._folded_at = time.monotonic()
         self.batch_size = batch_size
         self.window = window
         self._warn = warn or log.warning
@@ -513,6 +538,8 @@ class TrackingWriter:
         items = self._leftovers()
         for first in range(0, len(items), self.batch_size):
             await self._write(items[first : first + self.batch_size], engine)
+        if self._unfolded:
+            await self._fold(engine, wait=True)
 
     def write_at_exit(self) -> None:
         """The interpreter is ending with records still queued (their loop ended without
@@ -561,6 +588,8 @@ class TrackingWriter:
                 await self._queue.join()
             finally:
                 self._flushing -= 1
+        if self._unfolded:
+            await self._fold(self.engine, wait=True)
 
     async def aclose(self) -> None:
         """Flush; then fsync what failed to reach the database, or compact the spool when
@@ -642,6 +671,26 @@ class TrackingWriter:
             self.spool.mark_committed(
                 q.span for q in batch if q.span is not None and q.generation == current
             )
+        if self.fold:
+            self._unfolded += len(batch)
+            due = time.monotonic() - self._folded_at >= FOLD_EVERY_S
+            if due or self._unfolded >= FOLD_MIN_ROWS:
+                await self._fold(engine, wait=False)
+
+    async def _fold(self, engine: AsyncEngine, *, wait: bool) -> None:
+        """Fold what is unfolded (this batch, and any other writer's) into the rollups.
+
+        Without `wait`, a fold that finds another one running (PostgreSQL) leaves the rows
+        for the next one; `flush()` and closing wait for their turn, so a flushed writer
+        leaves no tail of its own.
+        """
+        started = time.perf_counter()
+        self._folded_at = time.monotonic()
+        skipped = await fold_into_rollups(engine, wait=wait, limit=FOLD_STEP)
+        if not skipped:
+            self._unfolded = 0
+        self.stats.folds += 1
+        self.stats.fold_s += time.perf_counter() - started
 
     def _settlements_of(self, batch: list[_Queued]) -> dict[Settle, list[Any]]:
         if not self._settlements:
@@ -701,6 +750,21 @@ class TrackingWriter:
     def _spool_error(self) -> str:
         failure = self.spool.failure if self.spool is not None else None
         return (failure.strerror or str(failure)) if failure is not None else "unusable"
+
+
+async def fold_into_rollups(
+    engine: AsyncEngine, *, wait: bool = False, limit: int | None = None
+) -> bool:
+    """Fold committed tracking rows into the report rollups; True when another fold held
+    the lock (PostgreSQL, without `wait`). Best effort: the rows are committed already, and
+    a report folds whatever is left, so a failure is only logged."""
+    from salesctl.reports.rollups import fold
+
+    try:
+        return (await fold(engine, wait=wait, limit=limit)).skipped
+    except Exception as exc:  # e.g. a database without the rollup tables
+        log.debug("folding tracking rows into the rollups failed: %s", exc)
+        return False
 
 
 def _write_at_exit() -> None:
@@ -828,6 +892,8 @@ async def replay(
     if replayed or pending.damaged or aside_dir(path).exists():
         with contextlib.suppress(OSError):
             await asyncio.to_thread(compact, path, landed=frozenset(landed))
+    if inserted:
+        await fold_into_rollups(engine)  # here, not in the next report
     return ReplayResult(
         inserted=inserted,
         already_present=replayed - inserted,
@@ -873,4 +939,6 @@ async def import_records(engine: AsyncEngine, text: str) -> ReplayResult:
     inserted = 0
     for first in range(0, len(rows), BATCH_SIZE):
         inserted += await insert_rows(engine, rows[first : first + BATCH_SIZE])
+    if inserted:
+        await fold_into_rollups(engine)  # here, not in the next report
     return ReplayResult(inserted=inserted, already_present=len(rows) - inserted, damaged=damaged)

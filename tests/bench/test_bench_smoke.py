@@ -127,6 +127,16 @@ def test_reports_adapter_reads_report_bench(
     assert suite._tracked_rows(url) >= 3_000
 
 
+@pytest.mark.slow
+def test_fold_bench_loads_through_the_writer_both_ways() -> None:
+    _, measurements = run_bench("bench.fold_bench", "--rows", "300", "--backend", "sqlite")
+    assert_measured(measurements, 2)
+    report, writer = measurements
+    # Folding in the writer's batches leaves no tail; without it the report folds all 300.
+    assert "unfolded tail 0 vs 300 rows" in report.baseline, report.baseline
+    assert writer.target is None
+
+
 def test_table_and_verdicts() -> None:
     rows = [
         Measurement("router", "fast", 10.0, "µs", 50.0),

@@ -16,6 +16,7 @@ from salesctl.config import Settings
 from salesctl.db.models import AICostTracking, Lead
 from salesctl.db.models.analytics import HourlyCost, RollupGap
 from salesctl.db.session import create_engine, session_factory
+from salesctl.llm.tracking import RECORD_FIELDS, TrackingRecord, TrackingWriter
 from salesctl.reports import costs
 from salesctl.reports.costs import ReportOptions, cost_report, read_cost_report
 from salesctl.reports.filters import CostFilters, build_filters
@@ -134,6 +135,86 @@ async def test_concurrent_folds_do_not_double_count(engine) -> None:
     await asyncio.gather(writer(), *(fold(engine, wait=True) for _ in range(4)))
     await fold(engine, wait=True)
     assert await rollup_requests(engine) == 300
+
+
+async def test_a_limited_fold_takes_on_at_most_that_many_ids(engine) -> None:
+    rows = list(synthetic_calls(50, start=NOW - timedelta(days=1), days=1, leads=0, seed=7))
+    await insert_calls(engine, rows)
+    assert (await fold(engine, limit=20)).rows == 20
+    assert await rollup_requests(engine) == 20
+    assert (await fold(engine)).rows == 30
+    assert await rollup_requests(engine) == 50
+
+
+def tracked(call: dict[str, Any]) -> TrackingRecord:
+    return TrackingRecord(**{name: call[name] for name in RECORD_FIELDS if name in call})
+
+
+async def same_report_both_ways(engine) -> Any:  # type: ignore[no-untyped-def]
+    filters = build_filters(settings=Settings(timezone="Asia/Kolkata"), since="30d", now=NOW)
+    options = ReportOptions(top=3, by_user=True)
+    async with session_factory(engine)() as session:
+        rolled = await read_cost_report(session, filters, options, now=NOW)
+        detail = await read_cost_report(session, filters, options, source="detail", now=NOW)
+    assert {**vars(rolled), "source": None} == {**vars(detail), "source": None}
+    return rolled
+
+
+async def test_the_writer_folds_its_batches_so_a_report_folds_nothing(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    await insert_leads(engine, [f"Lead {i}" for i in range(10)])
+    start = NOW - timedelta(days=2)
+    calls = list(synthetic_calls(600, start=start, days=2, leads=10, seed=5))
+    await insert_calls(engine, calls[:50])  # rows from elsewhere are folded along
+    writer = TrackingWriter(engine, spool=tmp_path / "tracking.jsonl", batch_size=100)
+    for call in calls[50:]:
+        writer.submit(tracked(call))
+    await writer.flush()
+    assert writer.stats.batches >= 5
+    assert await rollup_requests(engine) == 600
+    assert (await fold(engine)).rows == 0  # the report's own fold finds nothing left
+    await writer.aclose()
+    assert (await same_report_both_ways(engine)).total_requests == 600
+
+
+async def test_a_writer_that_does_not_fold_leaves_the_report_a_tail(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    calls = list(synthetic_calls(80, start=NOW - timedelta(days=1), days=1, leads=0, seed=8))
+    writer = TrackingWriter(engine, spool=tmp_path / "tracking.jsonl", fold=False)
+    for call in calls:
+        writer.submit(tracked(call))
+    await writer.aclose()
+    assert await rollup_requests(engine) == 0
+    assert (await same_report_both_ways(engine)).total_requests == 80
+    assert (await fold(engine)).rows == 80
+
+
+async def test_writers_folding_at_once_count_each_row_once(engine, db_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Writer processes (here: engines of their own) fold their batches concurrently."""
+    await insert_leads(engine, [f"Lead {i}" for i in range(10)])
+    calls = list(synthetic_calls(900, start=NOW - timedelta(days=2), days=2, leads=10, seed=6))
+    engines = [create_engine(db_env) for _ in range(3)]
+    writers = [
+        TrackingWriter(e, spool=tmp_path / f"w{i}" / "tracking.jsonl", batch_size=40, window=0)
+        for i, e in enumerate(engines)
+    ]
+
+    async def write(writer: TrackingWriter, part: list[dict[str, Any]]) -> None:
+        for n, call in enumerate(part):
+            writer.submit(tracked(call))
+            if n % 25 == 0:
+                await asyncio.sleep(0)
+        await writer.aclose()
+
+    try:
+        await asyncio.gather(*(write(w, calls[i::3]) for i, w in enumerate(writers)))
+    finally:
+        for e in engines:
+            await e.dispose()
+    assert sum(w.stats.written for w in writers) == 900
+    # Exact whatever the fold state (PostgreSQL may hold gaps), and once every gap closed.
+    assert (await same_report_both_ways(engine)).total_requests == 900
+    assert await folds_until_gaps_close(engine) == 0
+    assert await rollup_requests(engine) == 900
+    assert (await same_report_both_ways(engine)).total_requests == 900
 
 
 async def test_prune_deletes_old_detail_rows_and_reports_still_add_up(engine) -> None:
