@@ -84,6 +84,7 @@ __all__ = [
     "Spool",
     "TrackingRecord",
     "TrackingWriter",
+    "fold_into_rollups",
     "import_records",
     "insert_rows",
     "progress_path",
