@@ -80,6 +80,7 @@ __all__ = [
     "ReplayResult",
     "TrackingRecord",
     "TrackingWriter",
+    "fold_into_rollups",
     "import_records",
     "insert_rows",
     "replay",
@@ -389,7 +390,7 @@ class TrackingWriter:
     ) -> None:
         self.engine = engine
         self.fold = fold
-        """Fold each committed batch into the report rollups (see the module doc)."""
+        """Fold committed rows into the report rollups as it goes (see the module doc)."""
         self._unfolded = 0
         """Rows this writer committed that no fold of its own has covered yet."""
         self._folded_at = time.monotonic()
