@@ -440,7 +440,11 @@ def litellm_missing() -> str | None:
     """None when litellm can be imported here, else the line to print."""
     import importlib.util
 
-    if importlib.util.find_spec("litellm") is None:
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # in sys.modules as None: hidden on purpose
+        found = False
+    if not found:
         return (
             "--peers: litellm is missing (`.venv/bin/uv pip install litellm` installs it into "
             "this virtualenv only); running without peers"

@@ -365,7 +365,11 @@ def _litellm_missing() -> str | None:
     """None when litellm can be imported here, else what to tell the reader."""
     import importlib.util
 
-    if importlib.util.find_spec("litellm") is None:
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # in sys.modules as None: hidden on purpose
+        found = False
+    if not found:
         return "litellm is not installed (`.venv/bin/uv pip install litellm`): peers skipped"
     return None
 

@@ -38,6 +38,12 @@ and 32 at once, against the same bare SDK (information, no target).
     .venv/bin/python -m bench.gateway_overhead --database postgresql
     .venv/bin/python -m bench.gateway_overhead --inserts    # the tracking insert alone
     .venv/bin/python -m bench.gateway_overhead --database sqlite --peers   # and litellm
+    .venv/bin/python -m bench.gateway_overhead --database sqlite --gc-freeze  # see below
+
+`--gc-freeze` calls `gc.freeze()` after the warm-up, as the agent commands do once they have
+loaded their modules: the cycle collector's full passes then skip everything imported, and
+the 32-at-once tail shows how much of it was those passes (docs/performance.md, "Tail
+latency").
 
 `--inserts` times only the tracking writer's insert: the loop thread's CPU for one
 `insert_rows()` of 1, 8, 64 and 500 rows (information, no target), which the per-call figures
@@ -49,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -267,7 +274,11 @@ def litellm_missing() -> str | None:
     """None when litellm can be imported, else the line the table shows instead."""
     import importlib.util
 
-    if importlib.util.find_spec("litellm") is None:
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # in sys.modules as None: hidden on purpose
+        found = False
+    if not found:
         return "litellm is not installed (`.venv/bin/uv pip install litellm`): peer skipped"
     return None
 
@@ -299,7 +310,13 @@ def _ms(samples: list[float], p: float) -> float:
 
 
 async def measure_database(
-    label: str, url: str, env: dict[str, str], calls: int, warmup: int, peers: bool = False
+    label: str,
+    url: str,
+    env: dict[str, str],
+    calls: int,
+    warmup: int,
+    peers: bool = False,
+    gc_freeze: bool = False,
 ) -> list[Measurement]:
     import openai
 
@@ -348,6 +365,9 @@ async def measure_database(
         await one_at_a_time(Client(nothing), Client(instant_call, instant.flush), warmup)
         await llm.flush()
         await instant.flush()
+        if gc_freeze:
+            gc.collect()
+            gc.freeze()
         before = await count_tracked(engine)
         bare, gateway = Client(bare_call), Client(gateway_call, llm.flush)
         await one_at_a_time(bare, gateway, calls)
@@ -576,6 +596,7 @@ def run(
     database: str | None = None,
     inserts: bool = False,
     peers: bool = False,
+    gc_freeze: bool = False,
 ) -> list[Measurement]:
     if inserts:
         return run_inserts(quick=quick, database=database)
@@ -587,7 +608,9 @@ def run(
     with simulator_process(latency_ms=0) as env:
         if database in (None, "sqlite"):
             url = f"sqlite+aiosqlite:///{scratch_dir('overhead-db') / 'bench.db'}"
-            measurements += asyncio.run(measure_database("SQLite", url, env, calls, warmup, peers))
+            measurements += asyncio.run(
+                measure_database("SQLite", url, env, calls, warmup, peers, gc_freeze)
+            )
         if database in (None, "postgresql"):
             problem = postgres_available()
             if problem is not None:
@@ -598,7 +621,7 @@ def run(
                 url = recreate_postgres(POSTGRES_DATABASE)
                 try:
                     measurements += asyncio.run(
-                        measure_database("PostgreSQL", url, env, calls, warmup, peers)
+                        measure_database("PostgreSQL", url, env, calls, warmup, peers, gc_freeze)
                     )
                 finally:
                     drop_postgres(POSTGRES_DATABASE)
@@ -612,6 +635,9 @@ def _options(parser: argparse.ArgumentParser) -> None:
         "--inserts", action="store_true", help="time only the tracking insert, per batch size"
     )
     parser.add_argument("--peers", action="store_true", help="litellm too, when installed")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() after the warm-up (see above)"
+    )
 
 
 if __name__ == "__main__":
