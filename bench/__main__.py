@@ -72,6 +72,9 @@ BULK_FULL = (2000, (32, 64, 128), 300.0)
 BULK_QUICK = (150, 32, 300.0)
 BULK_OVER_BARE_TARGET = 1.15
 """Issue #17: `qualify --all --no-cache` within 1.15× the bare SDK's time for the same calls."""
+BULK_CPU_GROWTH_TARGET = 1.15
+"""Issue #17: CPU per lead does not grow with concurrency (c=128 over c=32, with the ±15 %
+two runs of the same code differ by on this shared machine)."""
 
 
 def bulk(quick: bool, peers: bool = False) -> list[Measurement]:
@@ -104,7 +107,7 @@ def bulk(quick: bool, peers: bool = False) -> list[Measurement]:
                 name=f"CPU per lead at concurrency {high} over {low}",
                 value=cpu[high] / cpu[low],
                 unit="×",
-                target=BULK_OVER_BARE_TARGET,
+                target=BULK_CPU_GROWTH_TARGET,
                 baseline=", ".join(f"c={c}: {ms:.1f} ms" for c, ms in cpu.items())
                 + " (whole process, start-up included)",
             )
