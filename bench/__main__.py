@@ -4,6 +4,7 @@
                                               # builds the 10 M-call report dataset once)
     .venv/bin/python -m bench --quick         # small runs: proves every benchmark works
     .venv/bin/python -m bench --only router --only cache
+    .venv/bin/python -m bench --only overhead --only bulk --peers   # litellm side by side
 
 Each benchmark runs in its own process (so one's imports and garbage do not colour
 another's numbers) and reports its measurements as JSON; this prints the table, writes it
@@ -11,11 +12,15 @@ to --markdown if asked, and exits 0 only when every target passes.
 
   overhead  what the gateway adds per call over the bare SDK      bench/gateway_overhead.py
   startup   salesctl --help / costs / budget check as processes   bench/startup.py
-  bulk      qualify --all --concurrency 32 over 2,000 leads       bench/bulk_bench.py
+  bulk      qualify --all -c 32/64/128 over 2,000 leads vs bare SDK bench/bulk_bench.py
   router    smart-router decision per prompt                      bench/router_bench.py
   reports   cost report over 10 M (PostgreSQL) / 1 M (SQLite)     bench/report_bench.py
   cache     cache hit incl. its tracking row                      bench/cache_bench.py
   fold      first `costs --json` after a bulk load via the writer bench/fold_bench.py
+
+`--peers` runs the overhead and bulk benchmarks against litellm as well, when it can be
+imported (it is never a dependency of salesctl: `.venv/bin/uv pip install litellm` puts it in
+this virtualenv only); without it, the flag says so and the peers are skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench._common import (
     BENCH_CACHE,
@@ -49,6 +55,9 @@ from bench._common import (
     table,
 )
 
+if TYPE_CHECKING:
+    from bench.bulk_bench import Result as BulkResult
+
 ORDER = ("overhead", "startup", "bulk", "router", "reports", "cache", "fold")
 MODULES = {
     "overhead": "bench.gateway_overhead",
@@ -61,47 +70,125 @@ MODULES = {
 
 # --- bulk throughput (bench/bulk_bench.py) ---------------------------------------------------
 
-BULK_FULL = (2000, 32, 300.0)
+BULK_FULL = (2000, (32, 64, 128), 300.0)
 BULK_QUICK = (150, 32, 300.0)
+BULK_OVER_BARE_TARGET = 1.15
+"""Issue #17: `qualify --all --no-cache` within 1.15× the bare SDK's time for the same calls."""
+BULK_CPU_GROWTH_TARGET = 1.15
+"""Issue #17: CPU per lead does not grow with concurrency (c=128 over c=32, with the ±15 %
+two runs of the same code differ by on this shared machine)."""
 
 
-def bulk(quick: bool) -> list[Measurement]:
-    """`salesctl qualify --all` against the simulator, through bulk_bench's scenario runner."""
+def bulk(quick: bool, peers: bool = False) -> list[Measurement]:
+    """`salesctl qualify --all` against the simulator, through bulk_bench's scenario runner:
+    at each concurrency salesctl's time over the bare SDK's for the same calls, its CPU per
+    lead, and (full runs) whether that CPU grows with concurrency."""
     from bench import bulk_bench
 
-    leads, concurrency, latency_ms = BULK_QUICK if quick else BULK_FULL
-    name = f"{leads:,} leads, concurrency {concurrency}, {latency_ms:.0f} ms"
-    progress(f"bulk: {name}, {load_average()}")
-    result = bulk_bench.run_scenario(leads, concurrency, latency_ms, None)
-    share = result.leads_per_s / result.ideal_leads_per_s * 100
-    problems = "; ".join(result.checks) or (
-        f"{result.failed} leads failed" if result.failed else ""
-    )
-    return [
+    if quick:
+        leads, concurrency, latency_ms = BULK_QUICK
+        levels: tuple[int, ...] = (concurrency,)
+    else:
+        leads, levels, latency_ms = BULK_FULL
+    measurements: list[Measurement] = []
+    cpu: dict[int, float] = {}
+    for round_number, concurrency in enumerate(levels):
+        name = f"{leads:,} leads, concurrency {concurrency}, {latency_ms:.0f} ms"
+        progress(f"bulk: {name}, {load_average()}")
+        result = bulk_bench.run_scenario(
+            leads, concurrency, latency_ms, None, bare_first=round_number % 2 == 1, peers=peers
+        )
+        measurements += _bulk_rows(name, result, first=concurrency == levels[0], peers=peers)
+        cpu[concurrency] = result.cpu_ms_per_lead
+        last = result
+    if len(levels) > 1:
+        low, high = levels[0], levels[-1]
+        measurements.append(
+            Measurement(
+                bench="bulk",
+                name=f"CPU per lead at concurrency {high} over {low}",
+                value=cpu[high] / cpu[low],
+                unit="×",
+                target=BULK_CPU_GROWTH_TARGET,
+                baseline=", ".join(f"c={c}: {ms:.1f} ms" for c, ms in cpu.items())
+                + " (whole process, start-up included)",
+            )
+        )
+    measurements.append(
         Measurement(
             bench="bulk",
-            name=f"throughput, {name}",
-            value=share,
-            unit="% of ideal",
-            target=90.0,
-            better="higher",
-            baseline=(
-                f"{result.leads_per_s:.1f} leads/s in run vs ideal {result.ideal_leads_per_s:.1f} "
-                f"(concurrency / latency); {result.run_s:.1f} s in run, {result.wall_s:.1f} s "
-                "process wall"
-            ),
-            error=problems or None,
-        ),
-        Measurement(
-            bench="bulk",
-            name=f"peak RSS, {name}",
-            value=result.peak_rss_mb,
+            name=f"peak RSS, {leads:,} leads, concurrency {levels[-1]}, {latency_ms:.0f} ms",
+            value=last.peak_rss_mb,
             unit="MB",
             target=250.0,
             strict=True,
             baseline="the salesctl process (getrusage of the child)",
-        ),
+        )
+    )
+    return measurements
+
+
+def _bulk_rows(name: str, result: BulkResult, *, first: bool, peers: bool) -> list[Measurement]:
+    problems = "; ".join(result.checks) or (
+        f"{result.failed} leads failed" if result.failed else ""
+    )
+    bare = result.bare_sdk
+    assert bare is not None
+    rows = [
+        Measurement(
+            bench="bulk",
+            name=f"time over the bare SDK's for the same calls, {name}",
+            value=result.over_bare,
+            unit="×",
+            target=BULK_OVER_BARE_TARGET,
+            baseline=(
+                f"salesctl {result.run_s:.1f} s in run ({result.leads_per_s:.1f} leads/s, CPU "
+                f"{result.cpu_ms_per_lead:.1f} ms a lead), bare Cerebras SDK {bare.elapsed_s:.1f}"
+                f" s (CPU {bare.cpu_s / result.leads * 1000:.1f} ms a call); as processes, "
+                f"start-up included: {result.wall_s:.1f} s vs {bare.wall_s:.1f} s "
+                f"(×{result.wall_over_bare:.2f}); ideal {result.ideal_leads_per_s:.0f}/s"
+            ),
+            error=problems or None,
+        )
     ]
+    if first:
+        share = result.leads_per_s / result.ideal_leads_per_s * 100
+        rows.append(
+            Measurement(
+                bench="bulk",
+                name=f"throughput, {name}",
+                value=share,
+                unit="% of ideal",
+                target=90.0,
+                better="higher",
+                baseline=(
+                    f"{result.leads_per_s:.1f} leads/s in run vs ideal "
+                    f"{result.ideal_leads_per_s:.1f} (concurrency / latency); bare SDK "
+                    f"{(result.bare_sdk_calls_per_s or 0) / result.ideal_leads_per_s * 100:.0f} %"
+                ),
+                error=problems or None,
+            )
+        )
+    if peers:
+        peer = result.litellm
+        rows.append(
+            Measurement(
+                bench="bulk",
+                name=f"litellm: time over the bare SDK's for the same calls, {name}",
+                value=peer.elapsed_s / bare.elapsed_s if peer else None,
+                unit="×",
+                target=None,
+                baseline=(
+                    f"litellm.acompletion + completion_cost {peer.elapsed_s:.1f} s (CPU "
+                    f"{peer.cpu_s / result.leads * 1000:.1f} ms a call), bare SDK "
+                    f"{bare.elapsed_s:.1f} s"
+                    if peer
+                    else ""
+                ),
+                error=result.litellm_missing,
+            )
+        )
+    return rows
 
 
 # --- reports (bench/report_bench.py) ---------------------------------------------------------
@@ -349,16 +436,35 @@ def _report_for(label: str, url: str, rows: int, keep: bool, quick: bool) -> lis
 
 # --- running ---------------------------------------------------------------------------------
 
-IN_PROCESS: dict[str, Callable[[bool], list[Measurement]]] = {"bulk": bulk, "reports": reports}
+IN_PROCESS: dict[str, Callable[..., list[Measurement]]] = {"bulk": bulk, "reports": reports}
+WITH_PEERS = ("overhead", "bulk")
+"""The benchmarks `--peers` runs against litellm as well."""
 
 
-def run_child(name: str, quick: bool) -> list[Measurement]:
+def litellm_missing() -> str | None:
+    """None when litellm can be imported here, else the line to print."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # in sys.modules as None: hidden on purpose
+        found = False
+    if not found:
+        return (
+            "--peers: litellm is missing (`.venv/bin/uv pip install litellm` installs it into "
+            "this virtualenv only); running without peers"
+        )
+    return None
+
+
+def run_child(name: str, quick: bool, peers: bool = False) -> list[Measurement]:
     """Run one benchmark in a fresh process; its measurements (or one ERROR row)."""
     if name in MODULES:
         command = [PYTHON, "-m", MODULES[name], "--json"]
     else:
         command = [PYTHON, "-m", "bench", "--child", name, "--json"]
     command += ["--quick"] if quick else []
+    command += ["--peers"] if peers and name in WITH_PEERS else []
     started = time.perf_counter()
     completed = subprocess.run(
         command, env=bytecode_env(), cwd=ROOT, stdout=subprocess.PIPE, text=True
@@ -389,13 +495,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small runs (a smoke test)")
     parser.add_argument("--only", action="append", choices=ORDER, help="run just this (repeatable)")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="run the overhead and bulk benchmarks against litellm too (when installed)",
+    )
     parser.add_argument("--child", choices=sorted(IN_PROCESS), help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
     if options.child:
         try:
-            measurements = IN_PROCESS[options.child](options.quick)
+            extra = {"peers": True} if options.peers else {}
+            measurements = IN_PROCESS[options.child](options.quick, **extra)
         except Exception as exc:
             measurements = [Measurement(options.child, "run", None, "", None, error=repr(exc))]
         print(json.dumps([asdict(m) for m in measurements]))
@@ -403,9 +515,13 @@ def main() -> None:
 
     started = time.perf_counter()
     progress(f"salesctl benchmarks{' (quick)' if options.quick else ''}: {load_average()}")
+    peers = options.peers
+    if peers and litellm_missing():
+        progress(litellm_missing() or "")
+        peers = False
     measurements: list[Measurement] = []
     for name in options.only or ORDER:
-        measurements += run_child(name, options.quick)
+        measurements += run_child(name, options.quick, peers)
     elapsed = time.perf_counter() - started
     text = table(measurements)
     print(text)

@@ -5,10 +5,15 @@ this process, then runs the real command in child processes and measures the wal
 in-run throughput against the ideal (concurrency / latency), the CPU time per lead (what
 caps throughput on a busy machine) and the peak RSS. Afterwards it checks the database:
 every lead done exactly once, one tracked call per lead, and the run costs adding up to
-the tracked costs.
+the tracked costs. Then it makes the same calls (one per lead, the qualification agent's
+request) with the bare Cerebras SDK at the same concurrency against the same simulator, in a
+process of its own, and with `--peers` through litellm too (when it is installed): "× bare
+SDK" is salesctl's time over the bare SDK's for the same calls (issue #17: ≤ 1.15 at -c 32,
+64 and 128).
 
-    .venv/bin/python -m bench.bulk_bench                        # both standard scenarios
+    .venv/bin/python -m bench.bulk_bench                        # -c 32, 64 and 128, 2,000 leads
     .venv/bin/python -m bench.bulk_bench --leads 2000 --concurrency 32 --latency-ms 300
+    .venv/bin/python -m bench.bulk_bench --concurrency 128 --repeats 3 --peers
     .venv/bin/python -m bench.bulk_bench --database-url postgresql://postgres@127.0.0.1/bench
     .venv/bin/python -m bench.bulk_bench --leads 2000 --concurrency 16 --processes 2
 """
@@ -28,8 +33,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = [(1000, 16, 300.0), (2000, 32, 300.0)]
-"""(leads, concurrency, simulator latency in ms): the issue's two runs."""
+SCENARIOS = [(2000, 32, 300.0), (2000, 64, 300.0), (2000, 128, 300.0)]
+"""(leads, concurrency, simulator latency in ms): issue #17's three runs."""
 
 DUMMY_KEYS = {"CEREBRAS_API_KEY": "csk-bench"}
 
@@ -62,13 +67,66 @@ async def main():
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    print(json.dumps({"calls_per_s": calls / (time.perf_counter() - started)}))
+    print(json.dumps({"elapsed_s": time.perf_counter() - started}))
     await client.close()
 
 asyncio.run(main())
 """
 """The bare SDK at the same concurrency against the same simulator: what this machine and the
-simulator allow, with no salesctl at all (same request shape as the qualification agent's)."""
+simulator allow, with no salesctl at all (same request shape as the qualification agent's).
+It prints the time its calls took, as salesctl's summary does (`elapsed_s`)."""
+
+LITELLM_CLIENT = """
+import asyncio, json, os, sys, time
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
+import litellm
+from salesctl.agents.schemas import QualificationAnswer
+
+calls, concurrency = int(sys.argv[1]), int(sys.argv[2])
+schema = QualificationAnswer.model_json_schema()
+lead = "Company {0}, VP of Sales, Software, {0} employees, Germany. Asked about pricing."
+api_base = os.environ["CEREBRAS_BASE_URL"] + "/v1"
+costs = []
+
+async def main():
+    numbers = iter(range(calls))
+
+    async def worker():
+        for n in numbers:
+            response = await litellm.acompletion(
+                model="cerebras/llama3.1-8b",
+                api_base=api_base,
+                api_key=os.environ["CEREBRAS_API_KEY"],
+                messages=[
+                    {"role": "system", "content": "Score how well a lead fits the profile."},
+                    {"role": "user", "content": lead.format(n)},
+                ],
+                max_completion_tokens=600,
+                response_format={"type": "json_schema", "json_schema": {
+                    "name": "QualificationAnswer", "schema": schema, "strict": False}},
+                num_retries=0,
+            )
+            costs.append(litellm.completion_cost(completion_response=response))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    print(json.dumps({"elapsed_s": time.perf_counter() - started}))
+
+asyncio.run(main())
+"""
+"""The same calls through `litellm.acompletion`, each priced with `litellm.completion_cost`
+(what salesctl does for every call): the peer in `--peers` runs."""
+
+
+@dataclass
+class Client:
+    """One run of a client script (the bare SDK, litellm) over the same calls."""
+
+    elapsed_s: float
+    """The calls' own time (from the first call to the last answer)."""
+    wall_s: float
+    """The process's wall time, start-up included."""
+    cpu_s: float
 
 
 @dataclass
@@ -85,11 +143,32 @@ class Result:
     ideal_leads_per_s: float
     checks: list[str]
     processes: int = 1
-    bare_sdk_calls_per_s: float | None = None
+    bare_sdk: Client | None = None
+    litellm: Client | None = None
+    litellm_missing: str | None = None
+    """Why there is no litellm run when one was asked for."""
 
     @property
     def leads_per_s(self) -> float:
         return self.done / self.run_s if self.run_s else 0.0
+
+    @property
+    def bare_sdk_calls_per_s(self) -> float | None:
+        return self.leads / self.bare_sdk.elapsed_s if self.bare_sdk else None
+
+    @property
+    def over_bare(self) -> float | None:
+        """salesctl's time for the leads over the bare SDK's for the same calls."""
+        return self.run_s / self.bare_sdk.elapsed_s if self.bare_sdk else None
+
+    @property
+    def wall_over_bare(self) -> float | None:
+        """The same, each as a whole process (start-up included)."""
+        return self.wall_s / self.bare_sdk.wall_s if self.bare_sdk else None
+
+    @property
+    def cpu_ms_per_lead(self) -> float:
+        return self.cpu_s / self.leads * 1000
 
 
 async def seed(url: str, leads: int) -> None:
@@ -173,9 +252,14 @@ def run_scenario(
     processes: int = 1,
     *,
     bare_sdk: bool = True,
+    bare_first: bool = False,
+    peers: bool = False,
 ) -> Result:
-    """Run `processes` copies of `qualify --all` at once (claims share the leads out), then
-    the bare SDK at the same concurrency (`BARE_SDK_CLIENT`) unless `bare_sdk` is False."""
+    """Run `processes` copies of `qualify --all --no-cache` at once (claims share the leads
+    out), and the bare SDK over as many calls at the same concurrency (`BARE_SDK_CLIENT`)
+    unless `bare_sdk` is False: after salesctl, or before it with `bare_first` (alternate it
+    between repeats). `peers` adds litellm (`LITELLM_CLIENT`) when it is installed."""
+    from bench._common import bytecode_env
     from salesctl.config import normalise_database_url
     from salesctl.llm.simulator import Simulator
 
@@ -184,16 +268,19 @@ def run_scenario(
     if database_url:
         _recreate_postgres(url)
     asyncio.run(seed(url, leads))
+    litellm_missing = _litellm_missing() if peers else None
     with Simulator(latency_ms=latency_ms) as sim:
         env = {
-            **os.environ,
+            **bytecode_env(),  # salesctl's modules from cached bytecode, as installed
             **DUMMY_KEYS,
             **sim.env(),
             "DATABASE_URL": url,
             "SALESCTL_HOME": str(home),
             "SALESCTL_CONFIG": os.devnull,  # no config file
         }
-        args = ["qualify", "--all", "--concurrency", str(concurrency), "--json"]
+        calls, in_flight = leads, concurrency * processes
+        bare = _client(BARE_SDK_CLIENT, env, calls, in_flight) if bare_sdk and bare_first else None
+        args = ["qualify", "--all", "--no-cache", "--concurrency", str(concurrency), "--json"]
         started = time.perf_counter()
         children = [
             subprocess.Popen(
@@ -218,9 +305,11 @@ def run_scenario(
             cpu_s += usage.ru_utime + usage.ru_stime
             peak_rss = max(peak_rss, usage.ru_maxrss)
         wall = time.perf_counter() - started
-        bare = (
-            _bare_sdk_calls_per_s(env, min(leads, 1000), concurrency * processes)
-            if bare_sdk
+        if bare_sdk and not bare_first:
+            bare = _client(BARE_SDK_CLIENT, env, calls, in_flight)
+        peer = (
+            _client(LITELLM_CLIENT, env, calls, in_flight)
+            if peers and not litellm_missing
             else None
         )
     summaries = [json.loads(output)["summary"] for output in outputs]
@@ -243,19 +332,46 @@ def run_scenario(
         else float("inf"),
         checks=checks,
         processes=processes,
-        bare_sdk_calls_per_s=bare,
+        bare_sdk=bare,
+        litellm=peer,
+        litellm_missing=litellm_missing,
     )
 
 
-def _bare_sdk_calls_per_s(env: dict[str, str], calls: int, concurrency: int) -> float:
-    """Calls per second of the bare SDK client, in its own process like salesctl's."""
-    output = subprocess.run(
-        [sys.executable, "-c", BARE_SDK_CLIENT, str(calls), str(concurrency)],
-        env=env,
-        capture_output=True,
-        check=True,
-    ).stdout
-    return float(json.loads(output)["calls_per_s"])
+def _client(script: str, env: dict[str, str], calls: int, concurrency: int) -> Client:
+    """Run a client script in its own process, like salesctl's: its time, wall and CPU."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen(
+            [sys.executable, "-c", script, str(calls), str(concurrency)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+        )
+        assert child.stdout is not None
+        with child.stdout:
+            output = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            errors.seek(0)
+            text = errors.read().decode(errors="replace").strip().splitlines()
+            raise RuntimeError(f"client exited {child.returncode}: {(text or ['no output'])[-1]}")
+    return Client(float(json.loads(output)["elapsed_s"]), wall, usage.ru_utime + usage.ru_stime)
+
+
+def _litellm_missing() -> str | None:
+    """None when litellm can be imported here, else what to tell the reader."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # in sys.modules as None: hidden on purpose
+        found = False
+    if not found:
+        return "litellm is not installed (`.venv/bin/uv pip install litellm`): peers skipped"
+    return None
 
 
 def _recreate_postgres(url: str) -> None:
@@ -276,10 +392,30 @@ def _recreate_postgres(url: str) -> None:
     asyncio.run(recreate())
 
 
+def row(r: Result) -> str:
+    """One line of the table `main` prints."""
+    share = r.leads_per_s / r.ideal_leads_per_s * 100
+    checks = "ok" if not r.checks and r.failed == 0 else "; ".join(r.checks) or "failures"
+    bare = r.bare_sdk
+    peer = r.litellm
+    return (
+        f"| {r.leads} | {r.processes} × {r.concurrency // r.processes} "
+        f"| {r.latency_ms:.0f} ms | {r.run_s:.1f} s "
+        f"| {f'{bare.elapsed_s:.1f} s' if bare else '—'} "
+        f"| {f'{r.over_bare:.2f}' if r.over_bare else '—'} "
+        f"| {f'{r.wall_over_bare:.2f}' if r.wall_over_bare else '—'} "
+        f"| {f'{peer.elapsed_s:.1f} s' if peer else (r.litellm_missing and 'missing') or '—'} "
+        f"| {r.leads_per_s:.1f} | {share:.0f}% "
+        f"| {r.cpu_ms_per_lead:.1f} ms "
+        f"| {f'{bare.cpu_s / r.leads * 1000:.1f} ms' if bare else '—'} "
+        f"| {r.peak_rss_mb:.0f} MB | {checks} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int)
-    parser.add_argument("--concurrency", type=int)
+    parser.add_argument("--concurrency", type=int, action="append", help="repeatable")
     parser.add_argument("--latency-ms", type=float)
     parser.add_argument(
         "--database-url", help="PostgreSQL URL (the database is dropped and recreated)"
@@ -287,32 +423,40 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, default=1, help="Copies of the command sharing the run"
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="Rounds over the scenarios (bare SDK first in every other round)",
+    )
+    parser.add_argument("--peers", action="store_true", help="litellm too, when installed")
     options = parser.parse_args()
     scenarios = SCENARIOS
     if options.leads or options.concurrency or options.latency_ms is not None:
         scenarios = [
-            (options.leads or 2000, options.concurrency or 32, options.latency_ms or 300.0)
+            (options.leads or 2000, concurrency, options.latency_ms or 300.0)
+            for concurrency in options.concurrency or [32]
         ]
+    if options.peers and _litellm_missing():
+        print(_litellm_missing(), file=sys.stderr)
     print(
-        "| leads | processes × concurrency | latency | wall | in run | leads/s | ideal "
-        "| % of ideal | bare SDK, % of ideal | CPU per lead | peak RSS | checks |"
+        "| leads | processes × concurrency | latency | salesctl, in run | bare SDK, same calls "
+        "| × bare SDK | × bare SDK, process wall | litellm, same calls | leads/s | % of ideal "
+        "| CPU per lead | bare SDK CPU per call | peak RSS | checks |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for leads, concurrency, latency_ms in scenarios:
-        r = run_scenario(leads, concurrency, latency_ms, options.database_url, options.processes)
-        share = r.leads_per_s / r.ideal_leads_per_s * 100
-        bare = r.bare_sdk_calls_per_s
-        bare_share = f"{bare / r.ideal_leads_per_s * 100:.0f}%" if bare is not None else "—"
-        checks = "ok" if not r.checks and r.failed == 0 else "; ".join(r.checks) or "failures"
-        print(
-            f"| {r.leads} | {r.processes} × {r.concurrency // r.processes} "
-            f"| {r.latency_ms:.0f} ms | {r.wall_s:.1f} s "
-            f"| {r.run_s:.1f} s | {r.leads_per_s:.1f} | {r.ideal_leads_per_s:.1f} "
-            f"| {share:.0f}% | {bare_share} | {r.cpu_s / r.leads * 1000:.1f} ms "
-            f"| {r.peak_rss_mb:.0f} MB "
-            f"| {checks} |",
-            flush=True,
-        )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for repeat in range(options.repeats):
+        for leads, concurrency, latency_ms in scenarios:
+            result = run_scenario(
+                leads,
+                concurrency,
+                latency_ms,
+                options.database_url,
+                options.processes,
+                bare_first=repeat % 2 == 1,
+                peers=options.peers,
+            )
+            print(row(result), flush=True)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,26 @@ so the figures are the event-loop thread's CPU time:
     of the per-call figures, as one at a time. (The whole batch's CPU divided by 64 is shown
     alongside: its spread between neighbouring batches is the machine's drift, which moves
     all 64 calls of a batch at once.)
+  * 32 at once, wall (issue #17's tail target): batches of 32 concurrent calls, gateway and
+    bare SDK batches alternating, each call's wall time as its caller sees it; added p99 =
+    gateway minus bare SDK at the 99th percentile of the calls' wall times. The gateway's
+    tracking writer works during its own batches; what is left is flushed after each gateway
+    batch, untimed, so none of it lands in a bare batch.
 A third client, the gateway over a provider that answers instantly in-process, shows the
-gateway's own cost with no SDK or HTTP at all.
+gateway's own cost with no SDK or HTTP at all. With `--peers` (and litellm installed), the
+same calls through `litellm.acompletion` priced with `litellm.completion_cost`, one at a time
+and 32 at once, against the same bare SDK (information, no target).
 
     .venv/bin/python -m bench.gateway_overhead [--quick] [--calls 2000]
     .venv/bin/python -m bench.gateway_overhead --database postgresql
     .venv/bin/python -m bench.gateway_overhead --inserts    # the tracking insert alone
+    .venv/bin/python -m bench.gateway_overhead --database sqlite --peers   # and litellm
+    .venv/bin/python -m bench.gateway_overhead --database sqlite --gc-freeze  # see below
+
+`--gc-freeze` calls `gc.freeze()` after the warm-up, as the agent commands do once they have
+loaded their modules: the cycle collector's full passes then skip everything imported, and
+the 32-at-once tail shows how much of it was those passes (docs/performance.md, "Tail
+latency").
 
 `--inserts` times only the tracking writer's insert: the loop thread's CPU for one
 `insert_rows()` of 1, 8, 64 and 500 rows (information, no target), which the per-call figures
@@ -41,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextvars
+import gc
 import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -65,6 +80,9 @@ from bench._common import (
 P50_TARGET_MS = 0.5
 P99_TARGET_MS = 2.0
 CONCURRENCY = 64
+TAIL_CONCURRENCY = 32
+TAIL_TARGET_MS = 10.0
+"""Issue #17: at 32 concurrent calls the gateway adds at most 10 ms to the p99 wall time."""
 RUN_LENGTH = 100
 """Calls one client makes before the other takes its turn (one at a time)."""
 MODEL = "gpt-4o-mini"
@@ -237,12 +255,68 @@ async def many_at_once(first: Client, second: Client, calls: int) -> None:
             client.batch_cpu.append(batch / CONCURRENCY)
 
 
+async def _walled(client: Client) -> None:
+    started = time.perf_counter()
+    await client.call()
+    client.wall.append(time.perf_counter() - started)
+
+
+async def wall_at_once(first: Client, second: Client, calls: int, concurrency: int) -> None:
+    """Batches of `concurrency` calls, the two clients alternating, each call's wall time."""
+    for i in range(max(1, calls // concurrency)):
+        for client in (first, second) if i % 2 == 0 else (second, first):
+            await asyncio.gather(*(_walled(client) for _ in range(concurrency)))
+            if client.settle is not None:
+                await client.settle()
+
+
+def litellm_missing() -> str | None:
+    """None when litellm can be imported, else the line the table shows instead."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("litellm") is not None
+    except ValueError:  # in sys.modules as None: hidden on purpose
+        found = False
+    if not found:
+        return "litellm is not installed (`.venv/bin/uv pip install litellm`): peer skipped"
+    return None
+
+
+def litellm_call(base_url: str) -> Call:
+    """The benchmark's call through litellm, priced as litellm prices it."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
+    import litellm
+
+    messages = [{"role": "user", "content": PROMPT}]
+
+    async def call() -> Any:
+        response = await litellm.acompletion(
+            model=f"openai/{MODEL}",
+            api_base=base_url,
+            api_key="sk-bench",
+            messages=messages,
+            max_completion_tokens=MAX_TOKENS,
+            num_retries=0,
+        )
+        litellm.completion_cost(completion_response=response, model=MODEL)
+        return response
+
+    return call
+
+
 def _ms(samples: list[float], p: float) -> float:
     return percentile(samples, p) * 1000
 
 
 async def measure_database(
-    label: str, url: str, env: dict[str, str], calls: int, warmup: int
+    label: str,
+    url: str,
+    env: dict[str, str],
+    calls: int,
+    warmup: int,
+    peers: bool = False,
+    gc_freeze: bool = False,
 ) -> list[Measurement]:
     import openai
 
@@ -291,6 +365,9 @@ async def measure_database(
         await one_at_a_time(Client(nothing), Client(instant_call, instant.flush), warmup)
         await llm.flush()
         await instant.flush()
+        if gc_freeze:
+            gc.collect()
+            gc.freeze()
         before = await count_tracked(engine)
         bare, gateway = Client(bare_call), Client(gateway_call, llm.flush)
         await one_at_a_time(bare, gateway, calls)
@@ -298,7 +375,17 @@ async def measure_database(
         await one_at_a_time(Client(nothing), alone, calls)
         bare_many, gateway_many = Client(bare_call), Client(gateway_call, llm.flush)
         await many_at_once(bare_many, gateway_many, calls)
-        made = len(gateway.wall) + len(alone.wall) + len(gateway_many.wall)
+        bare_tail, gateway_tail = Client(bare_call), Client(gateway_call, llm.flush)
+        await wall_at_once(bare_tail, gateway_tail, calls, TAIL_CONCURRENCY)
+        made = len(gateway.wall) + len(alone.wall) + len(gateway_many.wall) + len(gateway_tail.wall)
+        peer = None
+        if peers and litellm_missing() is None:
+            peer_call = litellm_call(env["OPENAI_BASE_URL"])
+            progress(f"overhead/{label}: litellm, {calls:,} calls one at a time and 32 at once")
+            await one_at_a_time(Client(bare_call), Client(peer_call), warmup)
+            peer = (Client(bare_call), Client(peer_call), Client(bare_call), Client(peer_call))
+            await one_at_a_time(peer[0], peer[1], calls)
+            await wall_at_once(peer[2], peer[3], calls, TAIL_CONCURRENCY)
         flush_started = time.perf_counter()
         await llm.flush()
         await instant.flush()
@@ -353,6 +440,24 @@ async def measure_database(
     measurements.append(
         Measurement(
             bench="overhead",
+            name=f"added p99 wall, {label}, {TAIL_CONCURRENCY} at once (per call, as the caller "
+            "sees it)",
+            value=_ms(gateway_tail.wall, 99) - _ms(bare_tail.wall, 99),
+            unit="ms",
+            target=TAIL_TARGET_MS,
+            baseline=(
+                f"p99 wall: bare SDK {_ms(bare_tail.wall, 99):.1f} ms, gateway "
+                f"{_ms(gateway_tail.wall, 99):.1f} ms; p50: bare {_ms(bare_tail.wall, 50):.1f} "
+                f"ms, gateway {_ms(gateway_tail.wall, 50):.1f} ms; "
+                f"{len(gateway_tail.wall):,} calls each"
+            ),
+        )
+    )
+    if peers:
+        measurements += _peer_rows(label, peer)
+    measurements.append(
+        Measurement(
+            bench="overhead",
             name=f"tracking rows written, {label}",
             value=rows / made * 100,
             unit="%",
@@ -362,6 +467,41 @@ async def measure_database(
         )
     )
     return measurements
+
+
+def _peer_rows(label: str, peer: tuple[Client, Client, Client, Client] | None) -> list[Measurement]:
+    """litellm against the same run's bare SDK: added CPU (1 at a time) and p99 wall (32)."""
+    if peer is None:
+        return [
+            Measurement("overhead", f"litellm, {label}", None, "ms", None, error=litellm_missing())
+        ]
+    bare, litellm, bare_tail, litellm_tail = peer
+    return [
+        Measurement(
+            bench="overhead",
+            name=f"litellm: added p50, {label}, 1 at a time (loop CPU per call)",
+            value=_ms(litellm.cpu, 50) - _ms(bare.cpu, 50),
+            unit="ms",
+            target=None,
+            baseline=(
+                f"CPU: bare SDK {_ms(bare.cpu, 50):.2f} ms, litellm {_ms(litellm.cpu, 50):.2f} ms"
+                f"; p99 added {_ms(litellm.cpu, 99) - _ms(bare.cpu, 99):.2f} ms; "
+                "`litellm.acompletion` + `completion_cost`"
+            ),
+        ),
+        Measurement(
+            bench="overhead",
+            name=f"litellm: added p99 wall, {label}, {TAIL_CONCURRENCY} at once",
+            value=_ms(litellm_tail.wall, 99) - _ms(bare_tail.wall, 99),
+            unit="ms",
+            target=None,
+            baseline=(
+                f"p99 wall: bare SDK {_ms(bare_tail.wall, 99):.1f} ms, litellm "
+                f"{_ms(litellm_tail.wall, 99):.1f} ms; p50: bare {_ms(bare_tail.wall, 50):.1f} "
+                f"ms, litellm {_ms(litellm_tail.wall, 50):.1f} ms"
+            ),
+        ),
+    ]
 
 
 def tracking_row() -> dict[str, Any]:
@@ -455,6 +595,8 @@ def run(
     calls: int | None = None,
     database: str | None = None,
     inserts: bool = False,
+    peers: bool = False,
+    gc_freeze: bool = False,
 ) -> list[Measurement]:
     if inserts:
         return run_inserts(quick=quick, database=database)
@@ -466,7 +608,9 @@ def run(
     with simulator_process(latency_ms=0) as env:
         if database in (None, "sqlite"):
             url = f"sqlite+aiosqlite:///{scratch_dir('overhead-db') / 'bench.db'}"
-            measurements += asyncio.run(measure_database("SQLite", url, env, calls, warmup))
+            measurements += asyncio.run(
+                measure_database("SQLite", url, env, calls, warmup, peers, gc_freeze)
+            )
         if database in (None, "postgresql"):
             problem = postgres_available()
             if problem is not None:
@@ -477,7 +621,7 @@ def run(
                 url = recreate_postgres(POSTGRES_DATABASE)
                 try:
                     measurements += asyncio.run(
-                        measure_database("PostgreSQL", url, env, calls, warmup)
+                        measure_database("PostgreSQL", url, env, calls, warmup, peers, gc_freeze)
                     )
                 finally:
                     drop_postgres(POSTGRES_DATABASE)
@@ -489,6 +633,10 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], help="only this one")
     parser.add_argument(
         "--inserts", action="store_true", help="time only the tracking insert, per batch size"
+    )
+    parser.add_argument("--peers", action="store_true", help="litellm too, when installed")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() after the warm-up (see above)"
     )
 
 

@@ -66,9 +66,12 @@ def test_overhead_bench_tracks_every_gateway_call() -> None:
     _, measurements = run_bench(
         "bench.gateway_overhead", "--quick", "--calls", "64", "--database", "sqlite"
     )
-    assert_measured(measurements, 5)
+    assert_measured(measurements, 6)
     written = next(m for m in measurements if m.name.startswith("tracking rows written"))
     assert written.value == 100.0, written.baseline
+    tail = next(m for m in measurements if m.name.startswith("added p99 wall"))
+    assert "32 at once" in tail.name
+    assert tail.target == 10.0
 
 
 def test_cache_bench_answers_from_the_database_cache() -> None:
@@ -107,9 +110,13 @@ def test_bulk_adapter_reads_bulk_bench(monkeypatch: pytest.MonkeyPatch) -> None:
     import bench.__main__ as suite
 
     monkeypatch.setattr(suite, "BULK_QUICK", (12, 4, 20.0))
-    throughput, memory = suite.bulk(quick=True)
+    over_bare, throughput, memory = suite.bulk(quick=True)
+    assert over_bare.name.startswith("time over the bare SDK's for the same calls")
+    assert over_bare.error is None, over_bare.error
+    assert (over_bare.value or 0) > 0
     assert throughput.error is None, throughput.error
     assert (throughput.value or 0) > 0
+    assert memory.name.startswith("peak RSS")
     assert (memory.value or 0) > 0
 
 
@@ -166,3 +173,20 @@ def test_suite_exit_code_follows_its_table() -> None:
     assert len(lines) == 2
     passed = all("| PASS |" in line for line in lines)
     assert completed.returncode == (0 if passed else 1)
+
+
+def test_peers_flag_says_when_litellm_is_missing() -> None:
+    hide_litellm = (
+        "import runpy, sys; sys.modules['litellm'] = None; "  # as if it were not installed
+        "runpy.run_module('bench', run_name='__main__')"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", hide_litellm, "--quick", "--only", "router", "--peers"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "litellm is missing" in completed.stderr
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("| router")]
+    assert len(lines) == 2, completed.stderr[-2000:]

@@ -78,17 +78,20 @@ class GeminiProvider(SDKProvider["Client"]):
         """Thought signatures of function calls, by call id, to hand back with the call."""
 
     def _build_client(self, api_key: str) -> Client:
-        import httpx
         from google import genai
         from google.genai import types
+
+        from ._transport import Httpx2PoolTransport
 
         http_options = types.HttpOptions(
             base_url=self.base_url or None,
             timeout=int(self.options.timeout_s * 1000),
             # google-genai switches its async client to aiohttp whenever aiohttp can be
             # imported, which changes the exceptions a dropped connection raises. Giving it an
-            # httpx transport keeps it on httpx (its documented switch), wherever it runs.
-            async_client_args={"transport": httpx.AsyncHTTPTransport()},
+            # httpx transport keeps it on httpx (its documented switch), wherever it runs; this
+            # one sends through httpcore2's pool, which keeps up with a bulk run's concurrency
+            # where httpcore's does not (see `_transport`).
+            async_client_args={"transport": Httpx2PoolTransport()},
         )
         return genai.Client(api_key=api_key, http_options=http_options)
 

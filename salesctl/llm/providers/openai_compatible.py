@@ -308,8 +308,9 @@ class CerebrasProvider(OpenAICompatibleProvider):
         return sdk
 
     def _build_client(self, api_key: str) -> AsyncCerebras:
-        import httpx
         from cerebras.cloud import sdk
+
+        from ._transport import Httpx2PoolTransport
 
         return sdk.AsyncCerebras(
             api_key=api_key,
@@ -317,9 +318,9 @@ class CerebrasProvider(OpenAICompatibleProvider):
             timeout=self.options.timeout_s,
             max_retries=0,
             warm_tcp_connection=False,
-            # The SDK keeps 20 idle connections; a bulk run has more calls in flight, and every
-            # call past 20 would open a new connection (TLS included). The openai SDK's limits.
-            http_client=sdk.DefaultAsyncHttpxClient(
-                limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-            ),
+            # The SDK's httpx client over httpcore2's connection pool: httpcore's re-scans and
+            # re-polls every pooled connection per request, and closes each idle connection
+            # once more calls are in flight than it keeps alive (20 by default), which made
+            # a bulk run's throughput collapse above `--concurrency 32` (issue #17).
+            http_client=sdk.DefaultAsyncHttpxClient(transport=Httpx2PoolTransport()),
         )
