@@ -95,6 +95,12 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[REDIS_ENV] = LOCAL_REDIS
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow run first: with several workers (pytest-xdist), one started last
+    would keep its worker busy alone after the others ran out of tests."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """One line, the run's last, when tests were skipped for want of a server."""
     terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
