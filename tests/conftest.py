@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -236,6 +238,33 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class _Dropper:
+    """Drops used test databases on a thread of its own, so no test waits for a DROP."""
+
+    def __init__(self, admin: str) -> None:
+        self.admin = admin
+        self.names: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.failures: list[str] = []
+        self.thread = threading.Thread(target=self._work, name="drop-test-databases", daemon=True)
+        self.thread.start()
+
+    def drop(self, name: str) -> None:
+        self.names.put(name)
+
+    def close(self) -> None:
+        """Wait until every database handed over is dropped; fail if one could not be."""
+        self.names.put(None)
+        self.thread.join()
+        assert not self.failures, f"test databases left behind: {self.failures}"
+
+    def _work(self) -> None:
+        while (name := self.names.get()) is not None:
+            try:
+                _run(_pg_execute(self.admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            except Exception as exc:
+                self.failures.append(f"{name}: {exc!r}")
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[tuple[str, str]]:
     """A migrated template database on the test server; per-test databases clone it."""
@@ -250,6 +279,15 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def postgres_dropper(postgres_template: tuple[str, str]) -> Iterator[_Dropper]:
+    dropper = _Dropper(_pg_admin_dsn(postgres_template[0]))
+    try:
+        yield dropper
+    finally:
+        dropper.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh migrated database URL, once for SQLite and once for PostgreSQL."""
@@ -259,11 +297,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite+aiosqlite:///{path}"
         return
     base, template = request.getfixturevalue("postgres_template")
+    dropper = request.getfixturevalue("postgres_dropper")
     name = f"salesctl_t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_dsn(base)
-    _run(_pg_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    _run(_pg_execute(_pg_admin_dsn(base), f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield _with_database(base, name)
-    _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    dropper.drop(name)  # WITH (FORCE): whatever the test left connected goes too
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
