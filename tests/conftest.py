@@ -238,31 +238,64 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-class _Dropper:
-    """Drops used test databases on a thread of its own, so no test waits for a DROP."""
+class _Clones:
+    """Copies of the template database made one ahead, and used ones dropped, on a thread of
+    their own: a test waits for neither a CREATE nor a DROP that could run meanwhile."""
 
-    def __init__(self, admin: str) -> None:
+    def __init__(self, admin: str, template: str) -> None:
         self.admin = admin
-        self.names: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self.template = template
+        self.jobs: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self.ready: queue.SimpleQueue[str | Exception] = queue.SimpleQueue()
         self.failures: list[str] = []
-        self.thread = threading.Thread(target=self._work, name="drop-test-databases", daemon=True)
+        self.thread = threading.Thread(target=self._work, name="test-databases", daemon=True)
         self.thread.start()
+        self._make_one()
+
+    def take(self) -> str:
+        """A fresh copy of the template, no one else's."""
+        made = self.ready.get()
+        if isinstance(made, Exception):
+            raise made
+        self._make_one()
+        return made
 
     def drop(self, name: str) -> None:
-        self.names.put(name)
+        self.jobs.put(("DROP", name))
 
     def close(self) -> None:
-        """Wait until every database handed over is dropped; fail if one could not be."""
-        self.names.put(None)
+        """Drop every copy, used or not; fail if one could not be."""
+        self.jobs.put(None)
         self.thread.join()
+        while not self.ready.empty():
+            if isinstance(spare := self.ready.get(), str):
+                self._do("DROP", spare)
         assert not self.failures, f"test databases left behind: {self.failures}"
 
+    def _make_one(self) -> None:
+        self.jobs.put(("CREATE", f"salesctl_t_{uuid.uuid4().hex[:12]}"))
+
+    def _do(self, job: str, name: str) -> None:
+        statement = (
+            f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'
+            if job == "CREATE"
+            else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'  # with whatever is connected
+        )
+        _run(_pg_execute(self.admin, statement))
+
     def _work(self) -> None:
-        while (name := self.names.get()) is not None:
+        while (job := self.jobs.get()) is not None:
+            kind, name = job
             try:
-                _run(_pg_execute(self.admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                self._do(kind, name)
             except Exception as exc:
-                self.failures.append(f"{name}: {exc!r}")
+                if kind == "CREATE":
+                    self.ready.put(exc)
+                else:
+                    self.failures.append(f"{name}: {exc!r}")
+            else:
+                if kind == "CREATE":
+                    self.ready.put(name)
 
 
 @pytest.fixture(scope="session")
@@ -280,12 +313,13 @@ def postgres_template() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def postgres_dropper(postgres_template: tuple[str, str]) -> Iterator[_Dropper]:
-    dropper = _Dropper(_pg_admin_dsn(postgres_template[0]))
+def postgres_clones(postgres_template: tuple[str, str]) -> Iterator[_Clones]:
+    base, template = postgres_template
+    clones = _Clones(_pg_admin_dsn(base), template)
     try:
-        yield dropper
+        yield clones
     finally:
-        dropper.close()
+        clones.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -296,12 +330,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    base, template = request.getfixturevalue("postgres_template")
-    dropper = request.getfixturevalue("postgres_dropper")
-    name = f"salesctl_t_{uuid.uuid4().hex[:12]}"
-    _run(_pg_execute(_pg_admin_dsn(base), f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    base, _ = request.getfixturevalue("postgres_template")
+    clones = request.getfixturevalue("postgres_clones")
+    name = clones.take()
     yield _with_database(base, name)
-    dropper.drop(name)  # WITH (FORCE): whatever the test left connected goes too
+    clones.drop(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
