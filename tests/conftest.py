@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -93,6 +95,12 @@ def pytest_configure(config: pytest.Config) -> None:
             os.environ[DATABASE_ENV] = found
     if REDIS_ENV not in os.environ and _redis_answers(LOCAL_REDIS):
         os.environ[REDIS_ENV] = LOCAL_REDIS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow run first: with several workers (pytest-xdist), one started last
+    would keep its worker busy alone after the others ran out of tests."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -230,6 +238,66 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+class _Clones:
+    """Copies of the template database made one ahead, and used ones dropped, on a thread of
+    their own: a test waits for neither a CREATE nor a DROP that could run meanwhile."""
+
+    def __init__(self, admin: str, template: str) -> None:
+        self.admin = admin
+        self.template = template
+        self.jobs: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self.ready: queue.SimpleQueue[str | Exception] = queue.SimpleQueue()
+        self.failures: list[str] = []
+        self.thread = threading.Thread(target=self._work, name="test-databases", daemon=True)
+        self.thread.start()
+        self._make_one()
+
+    def take(self) -> str:
+        """A fresh copy of the template, no one else's."""
+        made = self.ready.get()
+        if isinstance(made, Exception):
+            raise made
+        self._make_one()
+        return made
+
+    def drop(self, name: str) -> None:
+        self.jobs.put(("DROP", name))
+
+    def close(self) -> None:
+        """Drop every copy, used or not; fail if one could not be."""
+        self.jobs.put(None)
+        self.thread.join()
+        while not self.ready.empty():
+            if isinstance(spare := self.ready.get(), str):
+                self._do("DROP", spare)
+        assert not self.failures, f"test databases left behind: {self.failures}"
+
+    def _make_one(self) -> None:
+        self.jobs.put(("CREATE", f"salesctl_t_{uuid.uuid4().hex[:12]}"))
+
+    def _do(self, job: str, name: str) -> None:
+        statement = (
+            f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'
+            if job == "CREATE"
+            else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'  # with whatever is connected
+        )
+        _run(_pg_execute(self.admin, statement))
+
+    def _work(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            kind, name = job
+            try:
+                self._do(kind, name)
+            except Exception as exc:
+                if kind == "CREATE":
+                    self.ready.put(exc)
+                else:
+                    self.failures.append(f"{name}: {exc!r}")
+            else:
+                if kind == "CREATE":
+                    self.ready.put(name)
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[tuple[str, str]]:
     """A migrated template database on the test server; per-test databases clone it."""
@@ -244,6 +312,16 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session")
+def postgres_clones(postgres_template: tuple[str, str]) -> Iterator[_Clones]:
+    base, template = postgres_template
+    clones = _Clones(_pg_admin_dsn(base), template)
+    try:
+        yield clones
+    finally:
+        clones.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh migrated database URL, once for SQLite and once for PostgreSQL."""
@@ -252,12 +330,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    base, template = request.getfixturevalue("postgres_template")
-    name = f"salesctl_t_{uuid.uuid4().hex[:12]}"
-    admin = _pg_admin_dsn(base)
-    _run(_pg_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    base, _ = request.getfixturevalue("postgres_template")
+    clones = request.getfixturevalue("postgres_clones")
+    name = clones.take()
     yield _with_database(base, name)
-    _run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    clones.drop(name)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

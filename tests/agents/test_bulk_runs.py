@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -88,34 +91,70 @@ def test_a_crashed_workers_claims_are_taken_over_and_live_ones_left_alone(
     assert alive.status == "running"
 
 
-def signal_on(
-    monkeypatch: pytest.MonkeyPatch, trigger: type, signum: int, delay: float = 0.0
-) -> None:
-    """Send ourselves `signum` (a real signal) once the run reports a `trigger` event."""
-    from salesctl.cli.agents import _ProgressReport
+@dataclass
+class Ran:
+    exit_code: int
+    stdout: str
+    stderr: str
 
-    report = _ProgressReport.__call__
-    sent: list[bool] = []
 
-    def report_then_signal(self: Any, event: Any) -> None:
-        report(self, event)
-        if isinstance(event, trigger) and not sent:
-            sent.append(True)
-            threading.Timer(delay, os.kill, (os.getpid(), signum)).start()
+class _Lines(io.StringIO):
+    """A stream (not a terminal) that hands each complete line written to `on_line`."""
 
-    monkeypatch.setattr(_ProgressReport, "__call__", report_then_signal)
+    def __init__(self, on_line: Callable[[str], None]) -> None:
+        super().__init__()
+        self.on_line = on_line
+        self.partial = ""
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            self.on_line(line)
+        return written
+
+
+def run_watching_stderr(
+    monkeypatch: pytest.MonkeyPatch, on_line: Callable[[str], None], *args: str
+) -> Ran:
+    """`salesctl ARGS` in this process (so signals we send ourselves reach its run), calling
+    `on_line` with each line it writes to stderr as it writes it."""
+    from salesctl.cli import app
+
+    stdout, stderr = io.StringIO(), _Lines(on_line)
+    with monkeypatch.context() as patch:
+        patch.setattr(sys, "stdout", stdout)
+        patch.setattr(sys, "stderr", stderr)
+        try:
+            app(list(args), prog_name="salesctl")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    return Ran(code, stdout.getvalue(), stderr.getvalue())
+
+
+def signal_once(signum: int, when: Callable[[str], bool]) -> Callable[[str], None]:
+    """A stderr watcher that sends us `signum` (a real signal) at the first line `when` holds."""
+    sent: list[str] = []
+
+    def watch(line: str) -> None:
+        if when(line) and not sent:
+            sent.append(line)
+            os.kill(os.getpid(), signum)
+
+    return watch
 
 
 def test_sigterm_lets_leads_in_flight_finish_and_the_next_run_resumes(
     sim: Any, leads: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from salesctl.agents.bulk import LeadFinished
-
     ids = leads(*many_leads(12))
     sim.latency_ms = 200
-    signal_on(monkeypatch, LeadFinished, signal.SIGTERM)
+    first_lead_done = signal_once(signal.SIGTERM, lambda line: line.startswith("lead "))
 
-    stopped = invoke("qualify", "--all", "--concurrency", "2")
+    stopped = run_watching_stderr(
+        monkeypatch, first_lead_done, "qualify", "--all", "--concurrency", "2"
+    )
 
     assert stopped.exit_code == 143, stopped.stderr
     assert "stopping (SIGTERM): finishing" in stopped.stderr
@@ -124,7 +163,6 @@ def test_sigterm_lets_leads_in_flight_finish_and_the_next_run_resumes(
     done_before = len(runs)
     assert 1 <= done_before < len(ids)
 
-    monkeypatch.undo()
     sim.latency_ms = 0
     resumed = json_out(invoke("qualify", "--all", "--json"))
 
@@ -136,27 +174,33 @@ def test_sigterm_lets_leads_in_flight_finish_and_the_next_run_resumes(
 def test_a_second_ctrl_c_aborts_and_closes_the_claims_in_flight(
     sim: Any, leads: Any, db: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from salesctl.agents.bulk import RunStarted, Stopping
-
     leads(*many_leads(4))
-    sim.latency_ms = 10_000
-    signal_on(monkeypatch, RunStarted, signal.SIGINT, delay=1.0)  # both leads wait on the model
-    from salesctl.cli.agents import _ProgressReport
+    # The model takes each request and holds it far longer than the client's own timeout, so
+    # only an abort ends these calls early, and a run that waited would fail another way.
+    sim.fail_next(kind="timeout", delay=3600, times=4)
+    run_over = threading.Event()
 
-    sigint_once_started = _ProgressReport.__call__
-
-    def abort_when_stopping(self: Any, event: Any) -> None:
-        sigint_once_started(self, event)
-        if isinstance(event, Stopping):
+    def ctrl_c_once_both_wait() -> None:
+        while len(sim.ledger) < 2 and not run_over.is_set():
+            time.sleep(0.01)
+        if not run_over.is_set():
             os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(_ProgressReport, "__call__", abort_when_stopping)
-
-    started = time.monotonic()
-    result = invoke("qualify", "--all", "--concurrency", "2")
+    watcher = threading.Thread(target=ctrl_c_once_both_wait)
+    watcher.start()
+    again_when_stopping = signal_once(
+        signal.SIGINT, lambda line: line.startswith("stopping (SIGINT)")
+    )
+    try:
+        result = run_watching_stderr(
+            monkeypatch, again_when_stopping, "qualify", "--all", "--concurrency", "2"
+        )
+    finally:
+        run_over.set()
+        watcher.join()
 
     assert result.exit_code == 130, result.stderr
-    assert time.monotonic() - started < 8  # did not wait for the model
+    assert [call.status for call in sim.ledger] == [0, 0]  # the model never answered
     runs = db(lambda s: runs_of(s, "qualification"))
     assert len(runs) == 2
     assert {run.status for run in runs} == {"error"}

@@ -37,7 +37,7 @@ def spawn(world: str, isolated_env: Path) -> Iterator[Any]:
             ["chat", *args],
             env=env,
             encoding="utf-8",
-            timeout=15,
+            timeout=60,  # a bound on waiting (a busy machine starts slowly), not a timing check
             dimensions=(50, 160),
         )
         children.append(child)

@@ -72,10 +72,16 @@ def test_an_untracked_unknown_agent_is_one_line_with_tracked_suggestions(db_env:
     assert "unknown agent 'objection'" in err
 
 
-def test_export_and_budget_check_take_a_tracked_agent(db_env: str) -> None:
+def earlier_today() -> datetime:
+    """A moment before now of today's UTC day (budgets' default zone), whatever the hour:
+    an hour ago is yesterday from midnight to one."""
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    track(db_env, "doctor", "marketing", when=midnight + (now - midnight) / 2)  # today, any hour
+    return midnight + (now - midnight) / 2
+
+
+def test_export_and_budget_check_take_a_tracked_agent(db_env: str) -> None:
+    track(db_env, "doctor", "marketing", when=earlier_today())
     code, out, _ = invoke("costs", "export", "--format", "jsonl", "--agent", "doctor")
     assert code == 0
     assert [json.loads(line)["agent_type"] for line in out.splitlines()] == ["doctor"]

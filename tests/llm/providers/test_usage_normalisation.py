@@ -7,7 +7,6 @@ The HTTP tests cover what the simulator sends; these pin the cases it does not p
 from __future__ import annotations
 
 import email.utils
-import time
 from decimal import Decimal
 
 import pytest
@@ -146,13 +145,21 @@ def test_retry_after_wins_but_is_capped(monkeypatch: pytest.MonkeyPatch) -> None
     assert _retry.backoff_delay(1, retry_after=600) == 5.0
 
 
-def test_retry_after_headers() -> None:
+def test_retry_after_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
     import httpx
 
+    from salesctl.llm.providers import _errors
+
+    now = 1_767_225_600.0  # a fake clock: the date below is exactly 30 s after it
+    monkeypatch.setattr(_errors, "time", types.SimpleNamespace(time=lambda: now))
     assert retry_after_seconds(httpx.Headers({"Retry-After-Ms": "250", "Retry-After": "1"})) == 0.25
     assert retry_after_seconds(httpx.Headers({"retry-after": "7"})) == 7.0
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
-    assert 25 < (retry_after_seconds(httpx.Headers({"retry-after": when})) or 0) <= 30
+    when = email.utils.formatdate(now + 30, usegmt=True)
+    assert retry_after_seconds(httpx.Headers({"retry-after": when})) == 30.0
+    past = email.utils.formatdate(now - 30, usegmt=True)
+    assert retry_after_seconds(httpx.Headers({"retry-after": past})) == 0.0
     assert retry_after_seconds(httpx.Headers({"retry-after": "soon"})) is None
     assert retry_after_seconds(None) is None
 

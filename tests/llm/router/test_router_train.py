@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from salesctl.llm.router.dataset import Example, read_labelled
 from salesctl.llm.router.model import DATA_DIR, SHIPPED_MODEL, RouterModel
 from salesctl.llm.router.train import TrainParams, canonical, train
@@ -47,6 +49,7 @@ def test_the_artifact_names_its_version_and_what_it_learned_from() -> None:
     assert model.predict("show me the top leads", margin=0).complexity == "simple"
 
 
+@pytest.mark.slow  # trains on the whole shipped set, twice
 def test_the_shipped_artifact_is_what_training_on_the_shipped_set_makes(tmp_path: Path) -> None:
     rebuilt = canonical(train(read_labelled(DATA_DIR / "train.jsonl")))
     assert digest(rebuilt) == digest(SHIPPED_MODEL.read_bytes())

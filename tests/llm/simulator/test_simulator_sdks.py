@@ -8,7 +8,6 @@ import json
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -347,12 +346,19 @@ async def test_scripted_answers_override_the_brain(sim: Simulator) -> None:
     assert json.loads((texts[2].tool_calls or [])[0].function.arguments) == {"deal_id": 9}
 
 
-async def test_openai_429_retry_after_then_success(sim: Simulator) -> None:
+async def test_openai_429_retry_after_then_success(
+    sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:  # the SDK's clock: record, do not wait
+        waits.append(seconds)
+
+    monkeypatch.setattr(openai._base_client.anyio, "sleep", fake_sleep)
     sim.fail_next("openai", 429, retry_after=0.2)
     async with oai(sim, max_retries=2) as client:
-        started = time.monotonic()
         response = await client.chat.completions.create(model="gpt-4o", messages=ASK)
-    assert time.monotonic() - started >= 0.2
+    assert waits == [pytest.approx(0.2)]  # it waited as long as retry-after said
     assert response.choices[0].message.content
     assert [c.status for c in sim.ledger] == [429, 200]
 
@@ -850,20 +856,25 @@ async def test_control_surface_over_http(sim: Simulator) -> None:
 
 
 async def test_concurrent_requests_are_served_in_parallel() -> None:
-    with Simulator(latency_ms=300) as sim:
-        async with oai(sim) as client:
-            started = time.monotonic()
-            await asyncio.gather(
-                *(
-                    client.chat.completions.create(
-                        model="gpt-4o", messages=[{"role": "user", "content": f"lead {i}"}]
-                    )
-                    for i in range(32)
-                )
-            )
-            elapsed = time.monotonic() - started
-        assert len(sim.ledger) == 32
-    assert 0.3 <= elapsed < 3.0  # one after the other would take 9.6 s
+    def ask(client: openai.AsyncOpenAI, i: int) -> Any:
+        return client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": f"lead {i}"}]
+        )
+
+    with Simulator() as sim:
+        sim.fail_next("openai", kind="slow", delay=600)  # holds the first request it takes
+        async with oai(sim, timeout=60) as client:
+            tasks = [asyncio.create_task(ask(client, i)) for i in range(32)]
+            answered = asyncio.as_completed(tasks)
+            # Served one after another, none would be answered before the held one (whose
+            # client gives up after a minute: then this fails instead of waiting).
+            for _ in range(31):
+                await next(answered)
+            (held,) = [task for task in tasks if not task.done()]
+            assert len(sim.ledger) == 31
+            held.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await held
 
 
 def test_module_main_prints_env_lines() -> None:
