@@ -11,10 +11,12 @@ lines are appended to `tracking.progress`, so `replay_spool()` inserts only what
 (and is idempotent by `request_id` anyway).
 
 Committed batches are then folded into the report rollups (`salesctl.reports.rollups.fold`),
-still off the caller's path: once `FOLD_MIN_ROWS` rows or `FOLD_EVERY_S` seconds have gathered,
-and whenever the writer is flushed or closed. So a report after a bulk load reads sums rather
-than first folding the whole load: it folds at most the last second's rows of a writer that is
-still writing (a flushed or closed one leaves none), and rows written by other means.
+still off the caller's path: once `FOLD_MIN_ROWS` rows or `FOLD_EVERY_S` seconds have gathered
+(checked after each batch and on `flush()`), and always when the writer is closed. So a report
+after a bulk load reads sums rather than first folding the whole load: it folds at most the
+last second's rows of a writer that is still open (a closed one leaves none), and rows written
+by other means. A flush does not force a fold: a caller flushing every few calls would pay a
+fold's fixed cost each time.
 """
 
 from __future__ import annotations
@@ -589,7 +591,7 @@ class TrackingWriter:
                 await self._queue.join()
             finally:
                 self._flushing -= 1
-        if self._unfolded:
+        if self._fold_due():
             await self._fold(self.engine, wait=True)
 
     async def aclose(self) -> None:
@@ -674,9 +676,15 @@ class TrackingWriter:
             )
         if self.fold:
             self._unfolded += len(batch)
-            due = time.monotonic() - self._folded_at >= FOLD_EVERY_S
-            if due or self._unfolded >= FOLD_MIN_ROWS:
+            if self._fold_due():
                 await self._fold(engine, wait=False)
+
+    def _fold_due(self) -> bool:
+        """Enough rows, or time, has gathered since this writer's last fold."""
+        if not self._unfolded:
+            return False
+        waited = time.monotonic() - self._folded_at
+        return waited >= FOLD_EVERY_S or self._unfolded >= FOLD_MIN_ROWS
 
     async def _fold(self, engine: AsyncEngine, *, wait: bool) -> None:
         """Fold what is unfolded (this batch, and any other writer's) into the rollups.

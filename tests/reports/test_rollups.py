@@ -170,10 +170,39 @@ async def test_the_writer_folds_its_batches_so_a_report_folds_nothing(engine, tm
         writer.submit(tracked(call))
     await writer.flush()
     assert writer.stats.batches >= 5
+    await writer.aclose()
     assert await rollup_requests(engine) == 600
     assert (await fold(engine)).rows == 0  # the report's own fold finds nothing left
-    await writer.aclose()
     assert (await same_report_both_ways(engine)).total_requests == 600
+
+
+async def test_a_flush_folds_only_when_a_fold_is_due_and_closing_always_does(  # type: ignore[no-untyped-def]
+    engine, tmp_path, monkeypatch
+) -> None:
+    """A caller flushing every few calls must not pay a fold each time (issue #17's tail)."""
+    from salesctl.llm import tracking
+
+    calls = list(synthetic_calls(30, start=NOW - timedelta(days=1), days=1, leads=0, seed=9))
+    monkeypatch.setattr(tracking, "FOLD_EVERY_S", 3600.0)  # not due, however slow the machine
+    writer = TrackingWriter(engine, spool=tmp_path / "tracking.jsonl")
+    for call in calls[:10]:
+        writer.submit(tracked(call))
+    await writer.flush()
+    assert writer.stats.folds == 0
+    assert await rollup_requests(engine) == 0
+    monkeypatch.setattr(tracking, "FOLD_EVERY_S", 0.0)  # the fold is due now
+    for call in calls[10:20]:
+        writer.submit(tracked(call))
+    await writer.flush()
+    assert await rollup_requests(engine) == 20
+    monkeypatch.setattr(tracking, "FOLD_EVERY_S", 3600.0)  # not due again
+    for call in calls[20:]:
+        writer.submit(tracked(call))
+    await writer.flush()
+    assert await rollup_requests(engine) == 20
+    await writer.aclose()
+    assert await rollup_requests(engine) == 30
+    assert (await same_report_both_ways(engine)).total_requests == 30
 
 
 async def test_a_writer_that_does_not_fold_leaves_the_report_a_tail(engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
